@@ -1,0 +1,1 @@
+//! The surveillance engine (placeholder).

@@ -1,0 +1,1 @@
+//! Seeded synthetic market days with labelled takeover campaigns (placeholder).
