@@ -1,0 +1,513 @@
+//! Per-account state: the start-of-day portfolio and cash, holdings updated by fills, a window
+//! of recent orders and fills, and the identity context (logins, devices, sessions, changes).
+
+use std::hash::{Hash, Hasher};
+
+use pumpwatch_model::{
+    Auth, AuthAction, Decimal, Id, Order, OrderAction, OrderType, Side, Timestamp,
+};
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::market::local_day;
+use crate::window::TimeWindow;
+
+/// Devices, IPs and sessions remembered per account (a limit on state).
+const IDENTITIES_MAX: usize = 8;
+/// Auth events kept per account for evidence.
+const AUTH_NOTES_MAX: usize = 8;
+/// Fills kept per account for evidence.
+const FILLS_MAX: usize = 64;
+
+/// One holding: what was held at the start of the day and what is held now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holding {
+    pub symbol: u32,
+    pub sod_qty: i64,
+    pub qty: i64,
+}
+
+/// An order as the account's window sees it, after any replace or cancel.
+#[derive(Clone, Debug)]
+pub struct OrderLeg {
+    pub ts: Timestamp,
+    pub order_id: Id,
+    pub symbol: u32,
+    pub side: Side,
+    /// Quantity ordered (after replaces); for a cancelled order, what had filled.
+    pub qty: u64,
+    pub filled: u64,
+    pub price: Option<Decimal>,
+    pub market_order: bool,
+    pub margin: bool,
+    pub cancelled: bool,
+    /// The order came from a session or IP the account's logins never showed.
+    pub unseen_session: bool,
+}
+
+impl OrderLeg {
+    /// The quantity that still counts: all of a live order, the filled part of a cancelled one.
+    pub fn live_qty(&self) -> u64 {
+        if self.cancelled {
+            self.filled
+        } else {
+            self.qty.max(self.filled)
+        }
+    }
+}
+
+/// A fill, kept for evidence.
+#[derive(Clone, Debug)]
+pub struct FillNote {
+    pub ts: Timestamp,
+    pub exec_id: Id,
+    pub order_id: Id,
+    pub symbol: u32,
+    pub side: Side,
+    pub qty: u64,
+    pub price: Decimal,
+}
+
+/// An auth event, kept for evidence and scoring.
+#[derive(Clone, Debug)]
+pub struct AuthNote {
+    pub ts: Timestamp,
+    pub action: AuthAction,
+    pub id: Id,
+    /// A device or IP this account had not shown before (and it had shown another).
+    pub new_device: bool,
+    pub foreign_country: bool,
+    pub mfa_none: bool,
+}
+
+/// Everything the engine remembers about one account.
+#[derive(Clone, Debug)]
+pub struct AccountState {
+    pub id: Id,
+    /// Local day of the start-of-day snapshot the holdings come from.
+    sod_day: i64,
+    pub holdings: Vec<Holding>,
+    pub sod_cash: Decimal,
+    pub orders: TimeWindow<OrderLeg>,
+    pub fills: TimeWindow<FillNote>,
+    pub auth: TimeWindow<AuthNote>,
+    devices: Vec<u64>,
+    ips: Vec<u64>,
+    sessions: Vec<u64>,
+    pub last_alert_nanos: Option<i64>,
+    pub last_active_nanos: i64,
+    pub holdings_dropped: u64,
+}
+
+fn fingerprint(text: &str) -> u64 {
+    let mut h = FxHasher::default();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Remembers a fingerprint in a small set; returns whether it was new.
+fn remember(set: &mut Vec<u64>, value: u64) -> bool {
+    if set.contains(&value) {
+        return false;
+    }
+    if set.len() == IDENTITIES_MAX {
+        set.remove(0);
+    }
+    set.push(value);
+    true
+}
+
+impl AccountState {
+    pub fn new(id: Id, orders_max: usize) -> Self {
+        AccountState {
+            id,
+            sod_day: i64::MIN,
+            holdings: Vec::new(),
+            sod_cash: Decimal::ZERO,
+            orders: TimeWindow::new(orders_max),
+            fills: TimeWindow::new(FILLS_MAX),
+            auth: TimeWindow::new(AUTH_NOTES_MAX),
+            devices: Vec::new(),
+            ips: Vec::new(),
+            sessions: Vec::new(),
+            last_alert_nanos: None,
+            last_active_nanos: i64::MIN,
+            holdings_dropped: 0,
+        }
+    }
+
+    /// A start-of-day snapshot for a later day replaces the previous day's portfolio.
+    fn start_day(&mut self, ts: Timestamp) {
+        let day = local_day(ts);
+        if day > self.sod_day {
+            self.sod_day = day;
+            self.holdings.clear();
+            self.sod_cash = Decimal::ZERO;
+        }
+    }
+
+    pub fn holding(&self, symbol: u32) -> Option<&Holding> {
+        self.holdings.iter().find(|h| h.symbol == symbol)
+    }
+
+    fn holding_mut(&mut self, symbol: u32, holdings_max: usize) -> Option<&mut Holding> {
+        if let Some(i) = self.holdings.iter().position(|h| h.symbol == symbol) {
+            return Some(&mut self.holdings[i]);
+        }
+        if self.holdings.len() >= holdings_max {
+            self.holdings_dropped += 1;
+            return None;
+        }
+        self.holdings.push(Holding {
+            symbol,
+            sod_qty: 0,
+            qty: 0,
+        });
+        self.holdings.last_mut()
+    }
+
+    pub fn apply_position(&mut self, ts: Timestamp, symbol: u32, qty: i64, holdings_max: usize) {
+        self.start_day(ts);
+        if let Some(h) = self.holding_mut(symbol, holdings_max) {
+            h.sod_qty = qty;
+            h.qty = qty;
+        }
+    }
+
+    pub fn apply_cash(&mut self, ts: Timestamp, amount: Decimal) {
+        self.start_day(ts);
+        self.sod_cash = amount;
+    }
+
+    pub fn apply_auth(&mut self, ts: Timestamp, auth: &Auth, home_countries: &[String]) {
+        let had_history = !self.devices.is_empty() || !self.ips.is_empty();
+        let new_device = auth
+            .device_id
+            .as_deref()
+            .is_some_and(|d| remember(&mut self.devices, fingerprint(d)));
+        let new_ip = auth
+            .ip
+            .as_deref()
+            .is_some_and(|ip| remember(&mut self.ips, fingerprint(ip)));
+        if let Some(session) = auth.session_id.as_deref() {
+            remember(&mut self.sessions, fingerprint(session));
+        }
+        let is_login = auth.action == AuthAction::LoginSuccess;
+        if !is_login && !auth.action.is_account_change() {
+            return;
+        }
+        let id = auth
+            .session_id
+            .clone()
+            .or_else(|| auth.device_id.clone())
+            .or_else(|| auth.ip.clone())
+            .unwrap_or_else(|| auth.action.as_str().into());
+        self.auth.push(
+            ts.utc_nanos,
+            AuthNote {
+                ts,
+                action: auth.action,
+                id,
+                new_device: is_login && had_history && (new_device || new_ip),
+                foreign_country: auth
+                    .country
+                    .as_deref()
+                    .is_some_and(|c| !home_countries.iter().any(|h| h == c)),
+                mfa_none: auth.mfa.as_deref() == Some("none"),
+            },
+        );
+    }
+
+    /// Whether an order's session or IP is one no login of this account showed.
+    fn is_unseen_session(&self, order: &Order) -> bool {
+        let session_unseen = order
+            .session_id
+            .as_deref()
+            .is_some_and(|s| !self.sessions.contains(&fingerprint(s)));
+        let ip_unseen = order
+            .ip
+            .as_deref()
+            .is_some_and(|ip| !self.ips.contains(&fingerprint(ip)));
+        session_unseen || ip_unseen
+    }
+
+    /// Applies an order event to the window. Returns the index of the leg it created or
+    /// changed, when that leg is live (a cancel returns `None`).
+    pub fn apply_order(&mut self, ts: Timestamp, order: &Order, symbol: u32) -> Option<usize> {
+        let existing = self
+            .orders
+            .iter()
+            .rposition(|(_, leg)| leg.order_id == order.order_id);
+        match (order.action, existing) {
+            (OrderAction::Cancel, Some(i)) => {
+                if let Some((_, leg)) = self.orders.iter_mut().nth(i) {
+                    leg.cancelled = true;
+                }
+                None
+            }
+            (OrderAction::Cancel, None) => None,
+            (OrderAction::Replace, Some(i)) => {
+                let (_, leg) = self.orders.iter_mut().nth(i)?;
+                if let Some(qty) = order.qty {
+                    leg.qty = qty;
+                }
+                leg.price = order.price.or(leg.price);
+                leg.ts = ts;
+                Some(i)
+            }
+            (OrderAction::New | OrderAction::Replace, _) => {
+                let unseen_session = self.is_unseen_session(order);
+                self.orders.push(
+                    ts.utc_nanos,
+                    OrderLeg {
+                        ts,
+                        order_id: order.order_id.clone(),
+                        symbol,
+                        side: order.side,
+                        qty: order.qty.unwrap_or(0),
+                        filled: 0,
+                        price: order.price,
+                        market_order: order.order_type == OrderType::Market,
+                        margin: order.margin,
+                        cancelled: false,
+                        unseen_session,
+                    },
+                );
+                Some(self.orders.len() - 1)
+            }
+        }
+    }
+
+    /// Applies a fill: holdings move and the order's filled quantity grows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_fill(
+        &mut self,
+        ts: Timestamp,
+        exec_id: &Id,
+        order_id: &Id,
+        symbol: u32,
+        side: Side,
+        qty: u64,
+        price: Decimal,
+        holdings_max: usize,
+    ) {
+        let signed = match side {
+            Side::Buy => qty as i64,
+            Side::Sell => -(qty as i64),
+        };
+        if let Some(h) = self.holding_mut(symbol, holdings_max) {
+            h.qty += signed;
+        }
+        if let Some((_, leg)) = self
+            .orders
+            .iter_mut()
+            .rev()
+            .find(|(_, leg)| leg.order_id == *order_id)
+        {
+            leg.filled += qty;
+        }
+        self.fills.push(
+            ts.utc_nanos,
+            FillNote {
+                ts,
+                exec_id: exec_id.clone(),
+                order_id: order_id.clone(),
+                symbol,
+                side,
+                qty,
+                price,
+            },
+        );
+    }
+
+    /// Drops window entries older than `cutoff_nanos`.
+    pub fn evict_before(&mut self, cutoff_nanos: i64) {
+        self.orders.evict_before(cutoff_nanos);
+        self.fills.evict_before(cutoff_nanos);
+        self.auth.evict_before(cutoff_nanos);
+    }
+}
+
+/// All accounts, bounded: past `accounts_max` the least recently active are evicted.
+#[derive(Debug)]
+pub struct Accounts {
+    map: FxHashMap<Id, AccountState>,
+    /// A dense number per account for per-symbol distinct-buyer sets (never reused).
+    numbers: FxHashMap<Id, u32>,
+    limit: usize,
+    orders_max: usize,
+    pub evicted: u64,
+}
+
+impl Accounts {
+    pub fn new(limit: usize, orders_max: usize) -> Self {
+        Accounts {
+            map: FxHashMap::default(),
+            numbers: FxHashMap::default(),
+            limit,
+            orders_max,
+            evicted: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&AccountState> {
+        self.map.get(id)
+    }
+
+    /// The account's state, created if new, marked active at `now`.
+    pub fn touch(&mut self, id: &Id, now_nanos: i64) -> &mut AccountState {
+        if !self.map.contains_key(id.as_str()) {
+            if self.map.len() >= self.limit {
+                self.evict_least_recent();
+            }
+            self.map
+                .insert(id.clone(), AccountState::new(id.clone(), self.orders_max));
+        }
+        // The entry was just ensured; `expect` documents that invariant.
+        let state = self
+            .map
+            .get_mut(id.as_str())
+            .expect("account present after insert");
+        state.last_active_nanos = state.last_active_nanos.max(now_nanos);
+        state
+    }
+
+    /// A stable small number for an account id (for distinct-count sets).
+    pub fn number(&mut self, id: &Id) -> u32 {
+        let next = self.numbers.len() as u32;
+        *self.numbers.entry(id.clone()).or_insert(next)
+    }
+
+    /// Drops the least recently active tenth of the accounts (ties by id, so it is
+    /// deterministic), amortising the O(n) selection over many insertions.
+    fn evict_least_recent(&mut self) {
+        let count = (self.limit / 10).max(1);
+        let mut by_age: Vec<(i64, Id)> = self
+            .map
+            .iter()
+            .map(|(id, s)| (s.last_active_nanos, id.clone()))
+            .collect();
+        by_age.sort_unstable();
+        for (_, id) in by_age.into_iter().take(count) {
+            self.map.remove(id.as_str());
+            self.numbers.remove(id.as_str());
+            self.evicted += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(secs: i64) -> Timestamp {
+        Timestamp {
+            utc_nanos: (1_742_137_200 + secs) * 1_000_000_000,
+            offset_secs: 9 * 3600,
+        }
+    }
+
+    fn order(id: &str, action: OrderAction, qty: Option<u64>) -> Order {
+        Order {
+            order_id: id.into(),
+            account_id: "A1".into(),
+            symbol: "7992".into(),
+            side: Side::Buy,
+            action,
+            order_type: OrderType::Limit,
+            qty,
+            price: Some(Decimal::from(110)),
+            margin: false,
+            channel: None,
+            session_id: None,
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn replaces_and_cancels_change_the_live_quantity() {
+        let mut account = AccountState::new("A1".into(), 16);
+        account.apply_order(ts(0), &order("O1", OrderAction::New, Some(1_000)), 0);
+        account.apply_order(ts(1), &order("O1", OrderAction::Replace, Some(3_000)), 0);
+        assert_eq!(account.orders.iter().next().unwrap().1.live_qty(), 3_000);
+        account.apply_fill(
+            ts(2),
+            &"E1".into(),
+            &"O1".into(),
+            0,
+            Side::Buy,
+            500,
+            Decimal::from(110),
+            8,
+        );
+        assert!(account
+            .apply_order(ts(3), &order("O1", OrderAction::Cancel, None), 0)
+            .is_none());
+        assert_eq!(account.orders.iter().next().unwrap().1.live_qty(), 500);
+        assert_eq!(account.holding(0).unwrap().qty, 500);
+        assert_eq!(account.holding(0).unwrap().sod_qty, 0);
+    }
+
+    #[test]
+    fn a_later_days_snapshot_replaces_the_portfolio() {
+        let mut account = AccountState::new("A1".into(), 16);
+        account.apply_position(ts(0), 1, 100, 8);
+        account.apply_position(ts(1), 2, 200, 8);
+        assert_eq!(account.holdings.len(), 2);
+        account.apply_position(ts(86_400), 3, 300, 8);
+        assert_eq!(
+            account.holdings,
+            vec![Holding {
+                symbol: 3,
+                sod_qty: 300,
+                qty: 300
+            }]
+        );
+    }
+
+    #[test]
+    fn a_login_from_a_second_device_is_new_but_the_first_is_not() {
+        let mut account = AccountState::new("A1".into(), 16);
+        let login = |device: &str, country: &str| Auth {
+            account_id: "A1".into(),
+            action: AuthAction::LoginSuccess,
+            ip: None,
+            device_id: Some(device.into()),
+            user_agent: None,
+            country: Some(country.into()),
+            asn: None,
+            mfa: Some("none".into()),
+            channel: None,
+            session_id: None,
+        };
+        let home = vec!["JP".to_string()];
+        account.apply_auth(ts(0), &login("d1", "JP"), &home);
+        account.apply_auth(ts(10), &login("d1", "JP"), &home);
+        account.apply_auth(ts(20), &login("d2", "VN"), &home);
+        let notes: Vec<(bool, bool)> = account
+            .auth
+            .iter()
+            .map(|(_, n)| (n.new_device, n.foreign_country))
+            .collect();
+        assert_eq!(notes, vec![(false, false), (false, false), (true, true)]);
+    }
+
+    #[test]
+    fn accounts_past_the_limit_evict_the_least_recent() {
+        let mut accounts = Accounts::new(10, 8);
+        for i in 0..25 {
+            accounts.touch(&format!("A{i:02}").into(), i);
+        }
+        assert!(accounts.len() <= 10);
+        assert!(accounts.get("A24").is_some());
+        assert!(accounts.get("A00").is_none());
+        assert_eq!(accounts.evicted as usize + accounts.len(), 25);
+    }
+}

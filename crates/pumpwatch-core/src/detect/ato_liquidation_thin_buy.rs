@@ -1,0 +1,639 @@
+//! `ato_liquidation_thin_buy`: the account-takeover pump pattern of 2025 — an account sells
+//! most of its portfolio within a window and spends the proceeds (or margin buying power) on thin
+//! symbols it did not hold. Evaluated at the entry of each buy order, so the alert arrives while
+//! the rest of the attacker's orders can still be held.
+
+use std::collections::BTreeMap;
+
+use pumpwatch_model::{Action, Alert, Decimal, Evidence, Feature, Severity, Side, Timestamp};
+use rust_decimal::prelude::ToPrimitive;
+
+use super::alert_id;
+use super::format::{duration, percent, yen};
+use crate::account::{AccountState, OrderLeg};
+use crate::config::AtoLiquidationThinBuyConfig;
+use crate::market::{Liquidity, Market};
+
+pub const RULE: &str = "ato_liquidation_thin_buy";
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// What the rule needs besides the account and the market.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    pub config: &'a AtoLiquidationThinBuyConfig,
+    pub session_secs: u64,
+    pub config_version: &'a str,
+}
+
+/// A thin symbol the account bought in the window without having held it.
+#[derive(Clone, Debug)]
+struct Target {
+    symbol: u32,
+    qty: u64,
+    value: Decimal,
+    liquidity: Liquidity,
+}
+
+/// The measurements of the pattern at one moment.
+#[derive(Debug, Default)]
+struct Measures {
+    portfolio_value: Decimal,
+    sold_value: Decimal,
+    sell_orders: usize,
+    first_sell_nanos: Option<i64>,
+    thin_buy_value: Decimal,
+    margin_thin_buy_value: Decimal,
+    thin_buy_orders: usize,
+    targets: Vec<Target>,
+    aggressive_buys: usize,
+    unseen_session: bool,
+}
+
+fn to_f64(value: Decimal) -> f64 {
+    value.to_f64().unwrap_or(0.0)
+}
+
+impl Context<'_> {
+    fn window_nanos(&self) -> i64 {
+        self.config.window_secs as i64 * NANOS_PER_SEC
+    }
+
+    fn liquidity(&self, market: &Market, symbol: u32, now: Timestamp) -> Liquidity {
+        let cutoff = now.utc_nanos - self.window_nanos();
+        market.get(symbol).liquidity(
+            now,
+            cutoff,
+            self.config.learned_baseline_min_secs,
+            self.session_secs,
+        )
+    }
+
+    /// Thin: a small normal daily traded value or a small market cap; with neither known, a low
+    /// price stands in.
+    fn is_thin(&self, liquidity: &Liquidity) -> bool {
+        let c = self.config;
+        let by_value = liquidity
+            .adv_value
+            .is_some_and(|v| v < c.thin_adv_value_max);
+        let by_cap = liquidity
+            .market_cap
+            .is_some_and(|v| v < c.thin_market_cap_max);
+        let by_price = liquidity.adv_value.is_none()
+            && liquidity.market_cap.is_none()
+            && liquidity.price.is_some_and(|p| p <= c.low_price_max);
+        by_value || by_cap || by_price
+    }
+}
+
+/// The value an order leg stands for: its limit price, or the symbol's mark for market orders.
+fn leg_value(leg: &OrderLeg, qty: u64, market: &Market) -> Decimal {
+    let price = leg
+        .price
+        .filter(|_| !leg.market_order)
+        .or_else(|| market.get(leg.symbol).mark())
+        .unwrap_or(Decimal::ZERO);
+    price * Decimal::from(qty)
+}
+
+fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Timestamp) -> Measures {
+    let cutoff = now.utc_nanos - ctx.window_nanos();
+    let mut m = Measures::default();
+    for h in account.holdings.iter().filter(|h| h.sod_qty > 0) {
+        if let Some(mark) = market.get(h.symbol).mark() {
+            m.portfolio_value += mark * Decimal::from(h.sod_qty);
+        }
+    }
+    // Sells count up to what was held at the start of the day, symbol by symbol.
+    let mut sold_qty: Vec<(u32, i64)> = Vec::new();
+    for (ts, leg) in account.orders.iter().filter(|(ts, _)| *ts >= cutoff) {
+        let qty = leg.live_qty();
+        if qty == 0 {
+            continue;
+        }
+        let sod_qty = account.holding(leg.symbol).map_or(0, |h| h.sod_qty);
+        match leg.side {
+            Side::Sell if sod_qty > 0 => {
+                let sold = match sold_qty.iter_mut().find(|(s, _)| *s == leg.symbol) {
+                    Some((_, sold)) => sold,
+                    None => {
+                        sold_qty.push((leg.symbol, 0));
+                        &mut sold_qty.last_mut().expect("just pushed").1
+                    }
+                };
+                let take = (qty as i64).min(sod_qty - *sold).max(0);
+                *sold += take;
+                if take > 0 {
+                    m.sold_value += leg_value(leg, take as u64, market);
+                    m.sell_orders += 1;
+                    m.first_sell_nanos.get_or_insert(*ts);
+                }
+            }
+            Side::Buy if sod_qty <= 0 => {
+                let liquidity = match m.targets.iter().find(|t| t.symbol == leg.symbol) {
+                    Some(t) => t.liquidity,
+                    None => ctx.liquidity(market, leg.symbol, now),
+                };
+                if !ctx.is_thin(&liquidity) {
+                    continue;
+                }
+                let value = leg_value(leg, qty, market);
+                m.thin_buy_value += value;
+                m.thin_buy_orders += 1;
+                if leg.margin {
+                    m.margin_thin_buy_value += value;
+                }
+                m.unseen_session |= leg.unseen_session;
+                let last = market.get(leg.symbol).last_price;
+                if let (Some(limit), Some(last), false) = (leg.price, last, leg.market_order) {
+                    if limit > last {
+                        m.aggressive_buys += 1;
+                    }
+                }
+                match m.targets.iter_mut().find(|t| t.symbol == leg.symbol) {
+                    Some(t) => {
+                        t.qty += qty;
+                        t.value += value;
+                    }
+                    None => m.targets.push(Target {
+                        symbol: leg.symbol,
+                        qty,
+                        value,
+                        liquidity,
+                    }),
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// Evaluates the rule at the entry of the order at `trigger_index` in the account's window.
+pub fn evaluate(
+    ctx: &Context<'_>,
+    account: &AccountState,
+    market: &Market,
+    trigger_index: usize,
+    now: Timestamp,
+) -> Option<Alert> {
+    let c = ctx.config;
+    let (_, trigger) = account.orders.iter().nth(trigger_index)?;
+    if trigger.side != Side::Buy || trigger.cancelled {
+        return None;
+    }
+    if account
+        .last_alert_nanos
+        .is_some_and(|t| now.utc_nanos - t < c.realert_secs as i64 * NANOS_PER_SEC)
+    {
+        return None;
+    }
+    // Cheap rejections first: most buys are of liquid names or names already held.
+    if account
+        .holding(trigger.symbol)
+        .is_some_and(|h| h.sod_qty > 0)
+    {
+        return None;
+    }
+    if !ctx.is_thin(&ctx.liquidity(market, trigger.symbol, now)) {
+        return None;
+    }
+    let has_sells_or_margin = account
+        .orders
+        .iter()
+        .any(|(_, l)| l.side == Side::Sell || l.margin);
+    if !has_sells_or_margin {
+        return None;
+    }
+
+    let m = measure(ctx, account, market, now);
+    let portfolio = to_f64(m.portfolio_value);
+    let sold = to_f64(m.sold_value);
+    let thin_buys = to_f64(m.thin_buy_value);
+    let margin_buys = to_f64(m.margin_thin_buy_value);
+    let base_for_margin = portfolio + to_f64(account.sod_cash).max(0.0);
+    let liquidated = if portfolio > 0.0 {
+        sold / portfolio
+    } else {
+        0.0
+    };
+    let spend_of_proceeds = if sold > 0.0 { thin_buys / sold } else { 0.0 };
+    let margin_share = if base_for_margin > 0.0 {
+        margin_buys / base_for_margin
+    } else {
+        0.0
+    };
+    let adv_share = m
+        .targets
+        .iter()
+        .filter_map(|t| {
+            t.liquidity
+                .adv_shares
+                .filter(|a| *a > 0.0)
+                .map(|a| t.qty as f64 / a)
+        })
+        .fold(0.0, f64::max);
+
+    let funded_by_sales =
+        liquidated >= c.liquidation_fraction_min && spend_of_proceeds >= c.spend_of_proceeds_min;
+    let funded_by_margin =
+        margin_share >= c.margin_spend_of_portfolio_min && adv_share >= c.margin_adv_share_min;
+    if !(funded_by_sales || funded_by_margin) || thin_buys < c.buy_value_min {
+        return None;
+    }
+
+    let identity = Identity::read(
+        account,
+        now.utc_nanos - ctx.window_nanos(),
+        m.unseen_session,
+    );
+    let score = score(
+        c,
+        &m,
+        liquidated,
+        spend_of_proceeds,
+        margin_share,
+        adv_share,
+        funded_by_sales,
+        &identity,
+    );
+    let mut targets = m.targets.clone();
+    targets.sort_by(|a, b| {
+        b.value.cmp(&a.value).then_with(|| {
+            market
+                .get(a.symbol)
+                .symbol
+                .cmp(&market.get(b.symbol).symbol)
+        })
+    });
+    let main = &targets[0];
+    let main_symbol = market.get(main.symbol);
+
+    let mut features = BTreeMap::new();
+    features.insert(
+        "liquidated_fraction".into(),
+        Feature::at_least(round4(liquidated), c.liquidation_fraction_min),
+    );
+    features.insert(
+        "spend_of_proceeds".into(),
+        Feature::at_least(round4(spend_of_proceeds), c.spend_of_proceeds_min),
+    );
+    features.insert(
+        "margin_spend_of_portfolio".into(),
+        Feature::at_least(round4(margin_share), c.margin_spend_of_portfolio_min),
+    );
+    features.insert(
+        "thin_buy_value".into(),
+        Feature::at_least(thin_buys.round(), c.buy_value_min),
+    );
+    features.insert(
+        "thin_buy_adv_share".into(),
+        Feature::at_least(round4(adv_share), c.margin_adv_share_min),
+    );
+    features.insert("portfolio_value".into(), Feature::info(portfolio.round()));
+    features.insert("sold_value".into(), Feature::info(sold.round()));
+    features.insert("sell_orders".into(), Feature::info(m.sell_orders as f64));
+    features.insert(
+        "thin_buy_orders".into(),
+        Feature::info(m.thin_buy_orders as f64),
+    );
+    features.insert(
+        "aggressive_buy_orders".into(),
+        Feature::info(m.aggressive_buys as f64),
+    );
+    features.insert("window_secs".into(), Feature::info(c.window_secs as f64));
+    if let Some(v) = main.liquidity.adv_value {
+        features.insert(
+            "target_adv_value".into(),
+            Feature::at_most(v.round(), c.thin_adv_value_max),
+        );
+    }
+    if let Some(v) = main.liquidity.market_cap {
+        features.insert(
+            "target_market_cap".into(),
+            Feature::at_most(v.round(), c.thin_market_cap_max),
+        );
+    }
+    if let Some(p) = main.liquidity.price {
+        features.insert("target_price".into(), Feature::at_most(p, c.low_price_max));
+    }
+    if let Some(change) = main_symbol.change_vs_prev_close() {
+        features.insert(
+            "target_change_vs_prev_close".into(),
+            Feature::info(round4(change)),
+        );
+    }
+    features.insert(
+        "target_distinct_buyers_today".into(),
+        Feature::info(main_symbol.distinct_buyers_today() as f64),
+    );
+    features.insert(
+        "new_device_login".into(),
+        Feature::info(f64::from(u8::from(identity.new_device))),
+    );
+    features.insert(
+        "foreign_login".into(),
+        Feature::info(f64::from(u8::from(identity.foreign))),
+    );
+    features.insert(
+        "login_without_mfa".into(),
+        Feature::info(f64::from(u8::from(identity.mfa_none))),
+    );
+    features.insert(
+        "account_change".into(),
+        Feature::info(f64::from(u8::from(identity.account_change))),
+    );
+    features.insert(
+        "unseen_session".into(),
+        Feature::info(f64::from(u8::from(identity.unseen_session))),
+    );
+
+    let account_id = account.id.to_string();
+    let mut symbols: Vec<String> = targets
+        .iter()
+        .map(|t| market.get(t.symbol).symbol.to_string())
+        .collect();
+    symbols.sort();
+    let summary = summary(
+        &account_id,
+        &m,
+        &targets,
+        market,
+        liquidated,
+        spend_of_proceeds,
+        margin_share,
+        adv_share,
+        funded_by_sales,
+        trigger,
+        now,
+    );
+    let severity = Severity::from_score(score);
+    let action = if score >= c.hold_orders_score_min {
+        Action::HoldOrders
+    } else {
+        Action::StepUpAuth
+    };
+    Some(Alert {
+        alert_id: alert_id(RULE, &account_id, &trigger.order_id, now.utc_nanos),
+        rule: RULE.to_string(),
+        ts: now,
+        score,
+        severity,
+        account_ids: vec![account_id],
+        symbols,
+        summary,
+        evidence: evidence(ctx, account, market, &targets, trigger, now),
+        features,
+        action,
+        config_version: ctx.config_version.to_string(),
+    })
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Identity signals in the window: how the account was reached.
+#[derive(Debug, Default)]
+struct Identity {
+    new_device: bool,
+    foreign: bool,
+    mfa_none: bool,
+    account_change: bool,
+    unseen_session: bool,
+}
+
+impl Identity {
+    fn read(account: &AccountState, cutoff: i64, unseen_session: bool) -> Self {
+        let mut identity = Identity {
+            unseen_session,
+            ..Identity::default()
+        };
+        for (_, note) in account.auth.iter().filter(|(ts, _)| *ts >= cutoff) {
+            identity.new_device |= note.new_device;
+            identity.foreign |= note.foreign_country;
+            identity.mfa_none |= note.mfa_none;
+            identity.account_change |= note.action.is_account_change();
+        }
+        identity
+    }
+}
+
+/// 0–100: a base for the pattern itself, more the further past each threshold, more for the
+/// identity signals that usually come with a takeover.
+#[allow(clippy::too_many_arguments)]
+fn score(
+    c: &AtoLiquidationThinBuyConfig,
+    m: &Measures,
+    liquidated: f64,
+    spend_of_proceeds: f64,
+    margin_share: f64,
+    adv_share: f64,
+    funded_by_sales: bool,
+    identity: &Identity,
+) -> u8 {
+    let unit = |x: f64| x.clamp(0.0, 1.0);
+    let mut score = 40.0;
+    if funded_by_sales {
+        score += 15.0
+            * unit(
+                (liquidated - c.liquidation_fraction_min)
+                    / (1.0 - c.liquidation_fraction_min).max(1e-9),
+            );
+        score += 10.0 * unit(spend_of_proceeds);
+    } else {
+        score += 25.0 * unit(margin_share);
+    }
+    score += 10.0 * unit(adv_share);
+    if m.targets
+        .iter()
+        .any(|t| t.liquidity.price.is_some_and(|p| p <= c.low_price_max))
+    {
+        score += 5.0;
+    }
+    if m.aggressive_buys > 0 {
+        score += 3.0;
+    }
+    for (signal, points) in [
+        (identity.new_device, 8.0),
+        (identity.foreign, 5.0),
+        (identity.mfa_none, 5.0),
+        (identity.account_change, 5.0),
+        (identity.unseen_session, 4.0),
+    ] {
+        if signal {
+            score += points;
+        }
+    }
+    score.round().clamp(0.0, 100.0) as u8
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary(
+    account_id: &str,
+    m: &Measures,
+    targets: &[Target],
+    market: &Market,
+    liquidated: f64,
+    spend_of_proceeds: f64,
+    margin_share: f64,
+    adv_share: f64,
+    funded_by_sales: bool,
+    trigger: &OrderLeg,
+    now: Timestamp,
+) -> String {
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|t| market.get(t.symbol).symbol.as_str())
+        .collect();
+    let target_text = match names.as_slice() {
+        [one] => format!("thin symbol {one}"),
+        many => format!("thin symbols {}", many.join(", ")),
+    };
+    let price = targets[0]
+        .liquidity
+        .price
+        .map(|p| format!(" at about ¥{p:.0}"))
+        .unwrap_or_default();
+    let adv = if adv_share > 0.0 {
+        format!(", {adv_share:.1}× its normal daily volume")
+    } else {
+        String::new()
+    };
+    let funding = if funded_by_sales {
+        let since = m
+            .first_sell_nanos
+            .map(|t| duration((now.utc_nanos - t) / NANOS_PER_SEC))
+            .unwrap_or_default();
+        format!(
+            "sold {} of its {} portfolio ({} sell orders) within {since}, then ordered {} ({} of the proceeds)",
+            percent(liquidated),
+            yen(to_f64(m.portfolio_value)),
+            m.sell_orders,
+            yen(to_f64(m.thin_buy_value)),
+            percent(spend_of_proceeds.min(9.99)),
+        )
+    } else {
+        format!(
+            "ordered {} of margin buys ({} of its {} portfolio and cash)",
+            yen(to_f64(m.margin_thin_buy_value)),
+            percent(margin_share),
+            yen(to_f64(m.portfolio_value)),
+        )
+    };
+    format!(
+        "Account {account_id} {funding} of {target_text}{price} that it did not hold{adv}; order {} completes the pattern.",
+        trigger.order_id
+    )
+}
+
+fn evidence(
+    ctx: &Context<'_>,
+    account: &AccountState,
+    market: &Market,
+    targets: &[Target],
+    trigger: &OrderLeg,
+    now: Timestamp,
+) -> Vec<Evidence> {
+    let cutoff = now.utc_nanos - ctx.window_nanos();
+    let is_target = |symbol: u32| targets.iter().any(|t| t.symbol == symbol);
+    let mut items: Vec<(u8, Evidence)> = Vec::new();
+    for (_, note) in account.auth.iter().filter(|(ts, _)| *ts >= cutoff) {
+        let mut flags = vec![note.action.as_str()];
+        if note.new_device {
+            flags.push("new device or ip");
+        }
+        if note.foreign_country {
+            flags.push("foreign country");
+        }
+        if note.mfa_none {
+            flags.push("no mfa");
+        }
+        items.push((
+            1,
+            Evidence {
+                note: Some(flags.join(", ")),
+                ..evidence_item("auth", &note.id, note.ts, account)
+            },
+        ));
+    }
+    let mut counted_orders: Vec<&str> = Vec::new();
+    for (_, leg) in account.orders.iter().filter(|(ts, _)| *ts >= cutoff) {
+        let held = account.holding(leg.symbol).is_some_and(|h| h.sod_qty > 0);
+        let relevant = match leg.side {
+            Side::Sell => held,
+            Side::Buy => !held && is_target(leg.symbol),
+        };
+        if !relevant || leg.live_qty() == 0 {
+            continue;
+        }
+        counted_orders.push(&leg.order_id);
+        let is_trigger = leg.order_id == trigger.order_id;
+        let mut notes = Vec::new();
+        if is_trigger {
+            notes.push("trigger");
+        }
+        if leg.market_order {
+            notes.push("market order");
+        }
+        if leg.unseen_session {
+            notes.push("unseen session");
+        }
+        items.push((
+            if is_trigger { 0 } else { 2 },
+            Evidence {
+                symbol: Some(market.get(leg.symbol).symbol.to_string()),
+                side: Some(leg.side),
+                qty: Some(leg.live_qty()),
+                price: leg.price,
+                notional: Some(leg_value(leg, leg.live_qty(), market)),
+                margin: leg.margin.then_some(true),
+                note: (!notes.is_empty()).then(|| notes.join(", ")),
+                ..evidence_item("order", &leg.order_id, leg.ts, account)
+            },
+        ));
+    }
+    for (_, fill) in account.fills.iter().filter(|(ts, _)| *ts >= cutoff) {
+        if !counted_orders.contains(&fill.order_id.as_str()) {
+            continue;
+        }
+        items.push((
+            3,
+            Evidence {
+                symbol: Some(market.get(fill.symbol).symbol.to_string()),
+                side: Some(fill.side),
+                qty: Some(fill.qty),
+                price: Some(fill.price),
+                notional: Some(fill.price * Decimal::from(fill.qty)),
+                note: Some(format!("fill of {}", fill.order_id)),
+                ..evidence_item("execution", &fill.exec_id, fill.ts, account)
+            },
+        ));
+    }
+    // Keep the most telling items when there are too many: the trigger, auth, orders, fills.
+    items.sort_by_key(|(priority, e)| (*priority, e.ts));
+    items.truncate(ctx.config.evidence_max);
+    let mut kept: Vec<Evidence> = items.into_iter().map(|(_, e)| e).collect();
+    kept.sort_by(|a, b| {
+        a.ts.cmp(&b.ts)
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    kept
+}
+
+fn evidence_item(kind: &str, id: &str, ts: Timestamp, account: &AccountState) -> Evidence {
+    Evidence {
+        kind: kind.to_string(),
+        id: id.to_string(),
+        ts,
+        account_id: Some(account.id.to_string()),
+        symbol: None,
+        side: None,
+        qty: None,
+        price: None,
+        notional: None,
+        margin: None,
+        note: None,
+    }
+}

@@ -1,0 +1,198 @@
+//! The engine: one `step` per input, alerts pushed into a buffer the caller owns.
+
+use pumpwatch_model::{Alert, Event, EventBody, InvalidReason, Side, Timestamp};
+
+use crate::account::Accounts;
+use crate::config::{ConfigError, EngineConfig};
+use crate::detect::ato_liquidation_thin_buy::{self, Context};
+use crate::market::Market;
+use crate::reorder::{Admission, ReorderBuffer};
+use crate::stats::EngineStats;
+
+/// One input to the engine.
+#[derive(Debug)]
+pub enum Input {
+    Event(Event),
+    /// A source's promise that no event with an earlier `ts` follows.
+    Watermark(Timestamp),
+    /// End of input: process everything still waiting.
+    Flush,
+}
+
+/// One output of the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Alert(Alert),
+    /// A valid event that arrived too late to be processed in order; the caller quarantines it.
+    Late {
+        event: Event,
+        reason: InvalidReason,
+    },
+}
+
+/// The surveillance engine. A pure function of its config and the sequence of inputs.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    version: String,
+    reorder: ReorderBuffer,
+    market: Market,
+    accounts: Accounts,
+    stats: EngineStats,
+}
+
+impl Engine {
+    /// Validates the config and builds an empty engine.
+    pub fn new(config: EngineConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let e = &config.engine;
+        Ok(Engine {
+            version: config.version(),
+            reorder: ReorderBuffer::new(e.lateness_ms, e.reorder_events_max),
+            market: Market::new(e.symbols_max),
+            accounts: Accounts::new(e.accounts_max, e.orders_per_account_max),
+            stats: EngineStats::default(),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The hash of the config, stamped on every alert.
+    pub fn config_version(&self) -> &str {
+        &self.version
+    }
+
+    /// The current counters.
+    pub fn stats(&self) -> EngineStats {
+        let mut stats = self.stats.clone();
+        stats.reorder_forced = self.reorder.forced_releases;
+        stats.reorder_depth_max = self.reorder.depth_max;
+        stats.accounts_tracked = self.accounts.len();
+        stats.accounts_evicted = self.accounts.evicted;
+        stats.symbols_tracked = self.market.len();
+        stats.symbols_over_limit = self.market.over_limit;
+        stats
+    }
+
+    /// Feeds one input; whatever it makes ready is processed and its outputs appended to `out`.
+    pub fn step(&mut self, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Event(event) => match self.reorder.push(event) {
+                Admission::Buffered => {}
+                Admission::Late {
+                    event,
+                    behind_nanos,
+                } => {
+                    self.stats.late += 1;
+                    out.push(Output::Late {
+                        event,
+                        reason: InvalidReason::Late {
+                            behind_ms: behind_nanos / 1_000_000,
+                        },
+                    });
+                }
+            },
+            Input::Watermark(ts) => self.reorder.advance_to(ts.utc_nanos),
+            Input::Flush => {
+                while let Some(event) = self.reorder.drain_all() {
+                    self.process(event, out);
+                }
+                return;
+            }
+        }
+        while let Some(event) = self.reorder.pop_ready() {
+            self.process(event, out);
+        }
+    }
+
+    /// Applies one event, in event-time order, to the state, then runs the rules it can trigger.
+    fn process(&mut self, event: Event, out: &mut Vec<Output>) {
+        self.stats.processed_by_type[event.event_type().index()] += 1;
+        let ts = event.ts;
+        let settings = &self.config.engine;
+        match &event.body {
+            EventBody::Instrument(i) => {
+                if let Some(h) = self.market.handle(&i.symbol) {
+                    self.market.apply_instrument(h, i);
+                }
+            }
+            EventBody::Position(p) => {
+                if let Some(h) = self.market.handle(&p.symbol) {
+                    self.accounts
+                        .touch(&p.account_id, ts.utc_nanos)
+                        .apply_position(ts, h, p.qty, settings.holdings_per_account_max);
+                }
+            }
+            EventBody::Cash(c) => self
+                .accounts
+                .touch(&c.account_id, ts.utc_nanos)
+                .apply_cash(ts, c.amount),
+            EventBody::Auth(a) => self.accounts.touch(&a.account_id, ts.utc_nanos).apply_auth(
+                ts,
+                a,
+                &settings.home_countries,
+            ),
+            EventBody::Trade(t) => {
+                if let Some(h) = self.market.handle(&t.symbol) {
+                    self.market.apply_trade(h, ts, t.qty, t.price);
+                }
+            }
+            EventBody::Execution(e) => {
+                if let Some(h) = self.market.handle(&e.symbol) {
+                    self.market.apply_fill(h, ts, e.qty, e.price);
+                    let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
+                    account.apply_fill(
+                        ts,
+                        &e.exec_id,
+                        &e.order_id,
+                        h,
+                        e.side,
+                        e.qty,
+                        e.price,
+                        settings.holdings_per_account_max,
+                    );
+                }
+            }
+            EventBody::Order(o) => {
+                let Some(h) = self.market.handle(&o.symbol) else {
+                    return;
+                };
+                let rule = &self.config.rules.ato_liquidation_thin_buy;
+                let buyer = (o.side == Side::Buy).then(|| self.accounts.number(&o.account_id));
+                let account = self.accounts.touch(&o.account_id, ts.utc_nanos);
+                account.evict_before(ts.utc_nanos - rule.window_secs as i64 * 1_000_000_000);
+                let Some(index) = account.apply_order(ts, o, h) else {
+                    return;
+                };
+                if let Some(number) = buyer {
+                    self.market.note_buyer(h, ts, number);
+                    if rule.enabled {
+                        let ctx = Context {
+                            config: rule,
+                            session_secs: settings.session_secs,
+                            config_version: &self.version,
+                        };
+                        if let Some(alert) = ato_liquidation_thin_buy::evaluate(
+                            &ctx,
+                            account,
+                            &self.market,
+                            index,
+                            ts,
+                        ) {
+                            account.last_alert_nanos = Some(ts.utc_nanos);
+                            *self
+                                .stats
+                                .alerts_by_rule
+                                .entry(ato_liquidation_thin_buy::RULE)
+                                .or_default() += 1;
+                            out.push(Output::Alert(alert));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

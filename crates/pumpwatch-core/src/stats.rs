@@ -1,0 +1,39 @@
+//! Counters the engine keeps about itself, read by the CLI summary and by metrics exporters.
+//! Labels are bounded: event types and rule ids, never an account or symbol.
+
+use std::collections::BTreeMap;
+
+use pumpwatch_model::EventType;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Events processed, by type (indexed by `EventType::index`).
+    pub processed_by_type: [u64; 7],
+    /// Events rejected as later than the lateness bound.
+    pub late: u64,
+    /// Alerts raised, by rule id.
+    pub alerts_by_rule: BTreeMap<&'static str, u64>,
+    /// Events released from the reorder buffer before their time because it was full.
+    pub reorder_forced: u64,
+    /// The most events that waited in the reorder buffer at once.
+    pub reorder_depth_max: usize,
+    pub accounts_tracked: usize,
+    pub accounts_evicted: u64,
+    pub symbols_tracked: usize,
+    /// Events skipped because `symbols_max` was reached.
+    pub symbols_over_limit: u64,
+}
+
+impl EngineStats {
+    pub fn processed(&self, event_type: EventType) -> u64 {
+        self.processed_by_type[event_type.index()]
+    }
+
+    pub fn processed_total(&self) -> u64 {
+        self.processed_by_type.iter().sum()
+    }
+
+    pub fn alerts_total(&self) -> u64 {
+        self.alerts_by_rule.values().sum()
+    }
+}
