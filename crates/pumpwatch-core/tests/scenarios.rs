@@ -1,0 +1,214 @@
+//! Golden scenario tests: every committed scenario day in `fixtures/scenarios/` runs through
+//! the engine by two drivers (in order, and as a live feed with bounded reordering and random
+//! watermarks) and must produce exactly the alerts in its `.expected.ndjson` file.
+//!
+//! Regenerate the expectations after a deliberate change with `UPDATE_EXPECT=1 cargo test`,
+//! then read the diff: the must-fire / must-not-fire assertions below still have to hold.
+
+use std::path::{Path, PathBuf};
+
+use pumpwatch_core::{Engine, EngineConfig, Input, Output};
+use pumpwatch_model::{decode_json_line, Alert, Event};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios")
+}
+
+fn load(name: &str) -> Vec<Event> {
+    let text = std::fs::read_to_string(scenarios_dir().join(format!("{name}.ndjson"))).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| decode_json_line(l.as_bytes(), None).unwrap())
+        .collect()
+}
+
+/// Driver 1: events in file order, then a flush.
+fn run_in_order(events: &[Event]) -> Vec<Alert> {
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut out = Vec::new();
+    for e in events {
+        engine.step(Input::Event(e.clone()), &mut out);
+    }
+    engine.step(Input::Flush, &mut out);
+    alerts(out)
+}
+
+/// Driver 2: a live feed. Events are displaced by up to `lateness` of event time (a seeded
+/// shuffle), and watermarks that respect the displacement are interleaved at random.
+fn run_as_live_feed(events: &[Event], seed: u64) -> Vec<Alert> {
+    let config = EngineConfig::default();
+    let lateness_nanos = config.engine.lateness_ms as i64 * 1_000_000;
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let mut keyed: Vec<(i64, usize, Event)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                e.ts.utc_nanos + (next() as i64 % lateness_nanos.max(1)),
+                i,
+                e.clone(),
+            )
+        })
+        .collect();
+    keyed.sort_by_key(|(arrival, i, _)| (*arrival, *i));
+    let mut engine = Engine::new(config).unwrap();
+    let mut out = Vec::new();
+    let mut max_arrival = i64::MIN;
+    for (arrival, _, e) in keyed {
+        max_arrival = max_arrival.max(arrival);
+        engine.step(Input::Event(e), &mut out);
+        if next() % 4 == 0 {
+            // Nothing still to come is older than the newest arrival minus the displacement.
+            let ts = pumpwatch_model::Timestamp::from_utc_nanos(max_arrival - lateness_nanos);
+            engine.step(Input::Watermark(ts), &mut out);
+        }
+    }
+    engine.step(Input::Flush, &mut out);
+    alerts(out)
+}
+
+fn alerts(out: Vec<Output>) -> Vec<Alert> {
+    out.into_iter()
+        .map(|o| match o {
+            Output::Alert(a) => a,
+            Output::Late { event, .. } => panic!("no event may be late here: {event:?}"),
+        })
+        .collect()
+}
+
+/// Runs one scenario through both drivers and the golden file; returns its alerts.
+fn check(name: &str) -> Vec<Alert> {
+    let events = load(name);
+    let alerts = run_in_order(&events);
+    for seed in 1..=5 {
+        assert_eq!(
+            run_as_live_feed(&events, seed),
+            alerts,
+            "{name}: live driver (seed {seed}) differs from replay"
+        );
+    }
+    let lines: String = alerts.iter().map(|a| a.to_json_line() + "\n").collect();
+    let expected_path = scenarios_dir().join(format!("{name}.expected.ndjson"));
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&expected_path, &lines).unwrap();
+    } else {
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        assert_eq!(
+            lines,
+            expected,
+            "{name}: alerts differ from {}",
+            expected_path.display()
+        );
+    }
+    alerts
+}
+
+fn assert_fires(name: &str, account: &str, trigger_order: &str) -> Alert {
+    let alerts = check(name);
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{name}: exactly one alert expected, got {alerts:#?}"
+    );
+    let alert = alerts.into_iter().next().unwrap();
+    assert_eq!(alert.rule, "ato_liquidation_thin_buy");
+    assert_eq!(alert.account_ids, vec![account.to_string()]);
+    let trigger = alert
+        .evidence
+        .iter()
+        .find(|e| e.note.as_deref().is_some_and(|n| n.contains("trigger")))
+        .unwrap();
+    assert_eq!(
+        trigger.id, trigger_order,
+        "{name}: fired on the wrong order"
+    );
+    assert_eq!(
+        alert.ts, trigger.ts,
+        "{name}: the alert fires at the trigger's entry"
+    );
+    assert!(alert.features.values().any(|f| f.crossed == Some(true)));
+    alert
+}
+
+fn assert_silent(name: &str) {
+    let alerts = check(name);
+    assert!(alerts.is_empty(), "{name}: must not fire, got {alerts:#?}");
+}
+
+#[test]
+fn full_liquidation_then_thin_buys_fires_on_the_order_that_completes_it() {
+    let alert = assert_fires("full_liquidation_thin_buy", "A100", "O100-4");
+    assert_eq!(alert.symbols, vec!["7992".to_string()]);
+    assert_eq!(alert.action, pumpwatch_model::Action::HoldOrders);
+    assert!(
+        alert.score >= 85,
+        "new device, abroad, no MFA, e-mail change: {}",
+        alert.score
+    );
+    assert_eq!(alert.features["new_device_login"].value, 1.0);
+    assert!(
+        alert
+            .evidence
+            .iter()
+            .any(|e| e.kind == "execution" && e.id == "E100-1"),
+        "the sell fill is evidence"
+    );
+    assert!(
+        alert.summary.contains("A100") && alert.summary.contains("7992"),
+        "{}",
+        alert.summary
+    );
+}
+
+#[test]
+fn margin_funded_buying_without_sales_fires() {
+    let alert = assert_fires("margin_funded_thin_buy", "E500", "O500-1");
+    assert!(alert.features["margin_spend_of_portfolio"].crossed.unwrap());
+    assert!(!alert.features["liquidated_fraction"].crossed.unwrap());
+}
+
+#[test]
+fn a_stolen_session_with_no_login_and_partial_liquidation_fires() {
+    let alert = assert_fires("stolen_session_partial_liquidation", "F600", "O600-2");
+    assert_eq!(alert.features["unseen_session"].value, 1.0);
+}
+
+#[test]
+fn a_bare_tape_learns_the_baseline_and_still_fires() {
+    let alert = assert_fires("bare_tape_learned_baseline", "I900", "O900-2");
+    assert!(alert.features["target_adv_value"].crossed.unwrap());
+}
+
+#[test]
+fn innocent_look_alikes_stay_silent() {
+    for name in [
+        "sell_all_keep_cash",
+        "sell_all_buy_large_caps",
+        "small_cap_enthusiast",
+        "news_rally_buyer",
+        "liquidation_then_small_thin_buy",
+    ] {
+        assert_silent(name);
+    }
+}
+
+#[test]
+fn the_same_input_twice_gives_byte_identical_alerts() {
+    let events = load("full_liquidation_thin_buy");
+    let first: Vec<String> = run_in_order(&events)
+        .iter()
+        .map(Alert::to_json_line)
+        .collect();
+    let second: Vec<String> = run_in_order(&events)
+        .iter()
+        .map(Alert::to_json_line)
+        .collect();
+    assert!(!first.is_empty());
+    assert_eq!(first, second);
+}
