@@ -1,1 +1,53 @@
-fn main() {}
+//! The `pumpwatch` command line: parses flags, sets up logging, and hands over to the command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod config;
+mod eval_cmd;
+mod replay_cmd;
+mod simulate_cmd;
+mod summary;
+
+/// pumpwatch — catches account-takeover pump-and-dump manipulation while it is happening.
+#[derive(Debug, Parser)]
+#[command(name = "pumpwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay a historical day: alerts as NDJSON on stdout, a summary on stderr.
+    Replay(replay_cmd::ReplayArgs),
+    /// Generate a seeded, labelled TSE-like market day with takeover campaigns and look-alikes.
+    Simulate(simulate_cmd::SimulateArgs),
+    /// Score an alert file against a simulated day's labels.
+    Eval(eval_cmd::EvalArgs),
+    /// Convert an input (file or directory) to per-type NDJSON, CSV or Parquet files.
+    Convert(replay_cmd::ConvertArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PUMPWATCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => replay_cmd::run(args),
+        Command::Simulate(args) => simulate_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Convert(args) => replay_cmd::convert(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line a scheduler can log: the error and its causes.
+            eprintln!("pumpwatch: error: {}", format!("{err:#}").replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}

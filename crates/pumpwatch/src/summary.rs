@@ -1,0 +1,70 @@
+//! The run summary printed on standard error: what was read, what was rejected and why, what
+//! fired, and how fast.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use pumpwatch_core::EngineStats;
+use pumpwatch_model::EventType;
+
+/// What a replay saw, beyond the engine's own counters.
+#[derive(Debug, Default)]
+pub struct RunCounts {
+    pub read_by_type: [u64; 7],
+    /// Invalid records by reason label (bounded set: reason codes × contract field names).
+    pub invalid_by_label: BTreeMap<String, u64>,
+    pub quarantined: u64,
+    pub quarantine_path: Option<String>,
+}
+
+impl RunCounts {
+    pub fn read_total(&self) -> u64 {
+        self.read_by_type.iter().sum()
+    }
+
+    pub fn invalid_total(&self) -> u64 {
+        self.invalid_by_label.values().sum()
+    }
+}
+
+pub fn render(counts: &RunCounts, stats: &EngineStats, wall: Duration) -> String {
+    let mut s = String::new();
+    let secs = wall.as_secs_f64().max(1e-9);
+    let records = counts.read_total() + counts.invalid_total();
+    let _ = writeln!(s, "pumpwatch replay summary");
+    let by_type: Vec<String> = EventType::ALL
+        .iter()
+        .filter(|t| counts.read_by_type[t.index()] > 0)
+        .map(|t| format!("{} {}", t.as_str(), counts.read_by_type[t.index()]))
+        .collect();
+    let _ = writeln!(s, "  events read    {} ({})", counts.read_total(), by_type.join(", "));
+    if counts.invalid_total() == 0 {
+        let _ = writeln!(s, "  invalid        0");
+    } else {
+        let reasons: Vec<String> = counts.invalid_by_label.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "  invalid        {} ({})", counts.invalid_total(), reasons.join(", "));
+    }
+    if let Some(path) = &counts.quarantine_path {
+        let _ = writeln!(s, "  quarantined    {} → {path}", counts.quarantined);
+    }
+    let rules: Vec<String> = stats.alerts_by_rule.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(s, "  alerts         {}{}", stats.alerts_total(), if rules.is_empty() { String::new() } else { format!(" ({})", rules.join(", ")) });
+    let _ = writeln!(
+        s,
+        "  state          {} accounts, {} symbols, reorder depth max {}{}",
+        stats.accounts_tracked,
+        stats.symbols_tracked,
+        stats.reorder_depth_max,
+        if stats.accounts_evicted + stats.reorder_forced + stats.symbols_over_limit > 0 {
+            format!(
+                " (evicted accounts {}, forced reorder releases {}, events over symbols_max {})",
+                stats.accounts_evicted, stats.reorder_forced, stats.symbols_over_limit
+            )
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(s, "  wall time      {:.3} s, {:.0} events/s", secs, records as f64 / secs);
+    s
+}

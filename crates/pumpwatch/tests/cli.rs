@@ -1,0 +1,143 @@
+//! End-to-end tests of the `pumpwatch` binary: the replay command's contract (stdout, stderr,
+//! exit codes), the same alerts from every layout of the same input, quarantine, and a full
+//! simulate → replay → eval loop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pumpwatch(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pumpwatch")).args(args).current_dir(cwd).output().expect("run pumpwatch")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "pumpwatch failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Splits a mixed NDJSON file into per-type files named after the type in the plural.
+fn split_per_type(mixed: &Path, dir: &Path) {
+    let mut files: std::collections::BTreeMap<String, String> = Default::default();
+    for line in std::fs::read_to_string(mixed).unwrap().lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let plural = match value["type"].as_str().unwrap() {
+            "instrument" => "instruments",
+            "position" => "positions",
+            "cash" => "cash",
+            "auth" => "auth",
+            "order" => "orders",
+            "execution" => "executions",
+            "trade" => "trades",
+            other => panic!("unexpected type {other}"),
+        };
+        let entry = files.entry(plural.to_string()).or_default();
+        entry.push_str(line);
+        entry.push('\n');
+    }
+    for (plural, text) in files {
+        std::fs::write(dir.join(format!("{plural}.ndjson")), text).unwrap();
+    }
+}
+
+#[test]
+fn replay_prints_the_golden_alerts_and_a_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = fixtures().join("scenarios/full_liquidation_thin_buy.ndjson");
+    let output = pumpwatch(&["replay", scenario.to_str().unwrap()], tmp.path());
+    let expected = std::fs::read_to_string(fixtures().join("scenarios/full_liquidation_thin_buy.expected.ndjson")).unwrap();
+    assert_eq!(stdout(&output), expected);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for needle in ["events read", "order 6", "invalid        0", "ato_liquidation_thin_buy 1", "events/s"] {
+        assert!(stderr.contains(needle), "summary lacks {needle:?}:\n{stderr}");
+    }
+    assert!(!tmp.path().join("pumpwatch-quarantine.ndjson").exists(), "a clean run writes no quarantine file");
+}
+
+#[test]
+fn per_type_files_give_the_same_alerts_as_one_merged_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["full_liquidation_thin_buy", "margin_funded_thin_buy", "stolen_session_partial_liquidation"] {
+        let mixed = fixtures().join(format!("scenarios/{name}.ndjson"));
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        split_per_type(&mixed, &dir);
+        let merged = stdout(&pumpwatch(&["replay", mixed.to_str().unwrap()], tmp.path()));
+        let per_type = stdout(&pumpwatch(&["replay", dir.to_str().unwrap()], tmp.path()));
+        assert!(!merged.is_empty(), "{name} must fire");
+        assert_eq!(per_type, merged, "{name}: per-type directory differs from the merged file");
+    }
+}
+
+#[test]
+fn invalid_lines_are_counted_and_quarantined_and_the_rest_still_fires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = std::fs::read_to_string(fixtures().join("scenarios/full_liquidation_thin_buy.ndjson")).unwrap();
+    text.push_str("{not json\n");
+    text.push_str(r#"{"type":"order","ts":"2025-03-17T15:00:00+09:00","account_id":"A1","symbol":"7992","side":"buy","qty":1,"price":1}"#);
+    text.push('\n');
+    text.push_str(r#"{"type":"quote","ts":"2025-03-17T15:00:00+09:00"}"#);
+    text.push('\n');
+    // Far behind the watermark: valid, but late.
+    text.push_str(r#"{"type":"trade","ts":"2025-03-17T09:00:00+09:00","symbol":"7992","qty":100,"price":105}"#);
+    text.push('\n');
+    let input = tmp.path().join("day.ndjson");
+    std::fs::write(&input, text).unwrap();
+    let output = pumpwatch(&["replay", input.to_str().unwrap(), "--quarantine", "q.ndjson"], tmp.path());
+    assert_eq!(stdout(&output).lines().count(), 1, "the takeover still fires");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for needle in ["invalid        4", "malformed 1", "missing_field:order_id 1", "unknown_type 1", "late 1"] {
+        assert!(stderr.contains(needle), "summary lacks {needle:?}:\n{stderr}");
+    }
+    let quarantine = std::fs::read_to_string(tmp.path().join("q.ndjson")).unwrap();
+    assert_eq!(quarantine.lines().count(), 4);
+    assert!(quarantine.contains("{not json"), "the original line is kept");
+}
+
+#[test]
+fn an_unreadable_input_fails_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = pumpwatch(&["replay", "no/such/day.ndjson"], tmp.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no/such/day.ndjson"), "{stderr}");
+    let bad_config = tmp.path().join("bad.toml");
+    std::fs::write(&bad_config, "[rules.ato_liquidation_thin_buy]\nwindow_sec = 5\n").unwrap();
+    let scenario = fixtures().join("scenarios/sell_all_keep_cash.ndjson");
+    let output = pumpwatch(&["replay", scenario.to_str().unwrap(), "--config", bad_config.to_str().unwrap()], tmp.path());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("window_sec"));
+}
+
+#[test]
+fn the_committed_sample_day_replays_deterministically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let day = fixtures().join("sample-day");
+    let first = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
+    let second = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
+    assert!(first.lines().count() >= 3, "the sample day holds several takeovers");
+    assert_eq!(first, second, "the same input twice gives byte-identical alerts");
+}
+
+#[test]
+fn simulate_replay_eval_reaches_the_quality_bar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let day = tmp.path().join("day");
+    let out = pumpwatch(&["simulate", "--seed", "11", "--accounts", "6000", "--symbols", "300", "--out", day.to_str().unwrap()], tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
+    let alerts_path = tmp.path().join("alerts.ndjson");
+    std::fs::write(&alerts_path, alerts).unwrap();
+    let report = stdout(&pumpwatch(
+        &["eval", "--alerts", alerts_path.to_str().unwrap(), "--labels", day.join("labels.json").to_str().unwrap(), "--json"],
+        tmp.path(),
+    ));
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let recall = report["recall"].as_f64().unwrap();
+    let precision = report["precision_named"].as_f64().unwrap();
+    assert!(recall >= 0.9, "recall {recall}: {report:#}");
+    assert!(precision >= 0.95, "precision {precision}: {report:#}");
+}
