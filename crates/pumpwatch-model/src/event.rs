@@ -372,13 +372,14 @@ impl Event {
 
     /// A content hash that orders events with equal `ts` and type the same way whatever order
     /// they arrived in and whatever file format carried them. It reads only the fields the
-    /// engine uses, normalised (so `112.50` and `112.5` agree).
+    /// engine uses. Decimals are hashed by mantissa and scale: validation normalises every
+    /// decimal (so `112.50` and `112.5` are the same value here).
     pub fn tie_key(&self) -> u64 {
         let mut h = rustc_hash::FxHasher::default();
         match &self.body {
             EventBody::Instrument(i) => {
                 i.symbol.as_str().hash(&mut h);
-                i.prev_close.normalize().hash(&mut h);
+                hash_decimal(i.prev_close, &mut h);
                 i.adv_shares.hash(&mut h);
                 i.shares_outstanding.hash(&mut h);
             }
@@ -389,7 +390,7 @@ impl Event {
             }
             EventBody::Cash(c) => {
                 c.account_id.as_str().hash(&mut h);
-                c.amount.normalize().hash(&mut h);
+                hash_decimal(c.amount, &mut h);
             }
             EventBody::Auth(a) => {
                 a.account_id.as_str().hash(&mut h);
@@ -403,7 +404,9 @@ impl Event {
                 o.account_id.as_str().hash(&mut h);
                 o.action.hash(&mut h);
                 o.qty.hash(&mut h);
-                o.price.map(|p| p.normalize()).hash(&mut h);
+                if let Some(p) = o.price {
+                    hash_decimal(p, &mut h);
+                }
             }
             EventBody::Execution(e) => {
                 e.exec_id.as_str().hash(&mut h);
@@ -413,9 +416,14 @@ impl Event {
                 t.symbol.as_str().hash(&mut h);
                 t.trade_id.as_deref().hash(&mut h);
                 t.qty.hash(&mut h);
-                t.price.normalize().hash(&mut h);
+                hash_decimal(t.price, &mut h);
             }
         }
         h.finish()
     }
+}
+
+fn hash_decimal(value: Decimal, h: &mut impl Hasher) {
+    value.mantissa().hash(h);
+    value.scale().hash(h);
 }

@@ -1,128 +1,178 @@
 //! Decoding one JSON line of the contract into an [`Event`].
 //!
-//! serde reads the line into borrowed raw values (no `serde_json::Value`, no allocation for
-//! strings without escapes), which keeps each number's literal text so decimals stay exact.
+//! serde walks the object once, filling the format-neutral [`RawRecord`] key by key: no
+//! `serde_json::Value`, no allocation for strings without escapes, and numeric fields keep
+//! their literal text so decimals stay exact.
 
 use std::borrow::Cow;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::event::{Event, EventType};
 use crate::invalid::{InvalidEvent, InvalidReason};
 use crate::raw::{Field, RawRecord};
 
-/// The JSON object as serde sees it: every contract field as its raw JSON text.
-/// Fields that are not in the contract are skipped by serde, as the contract requires.
-#[derive(Deserialize)]
-struct JsonRecord<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<&'a RawValue>,
-    ts: Option<&'a RawValue>,
-    account_id: Option<&'a RawValue>,
-    symbol: Option<&'a RawValue>,
-    order_id: Option<&'a RawValue>,
-    exec_id: Option<&'a RawValue>,
-    trade_id: Option<&'a RawValue>,
-    counterparty_account_id: Option<&'a RawValue>,
-    side: Option<&'a RawValue>,
-    action: Option<&'a RawValue>,
-    order_type: Option<&'a RawValue>,
-    qty: Option<&'a RawValue>,
-    price: Option<&'a RawValue>,
-    margin: Option<&'a RawValue>,
-    amount: Option<&'a RawValue>,
-    currency: Option<&'a RawValue>,
-    prev_close: Option<&'a RawValue>,
-    name: Option<&'a RawValue>,
-    market: Option<&'a RawValue>,
-    lot_size: Option<&'a RawValue>,
-    shares_outstanding: Option<&'a RawValue>,
-    adv_shares: Option<&'a RawValue>,
-    issuer_country: Option<&'a RawValue>,
-    ip: Option<&'a RawValue>,
-    device_id: Option<&'a RawValue>,
-    user_agent: Option<&'a RawValue>,
-    country: Option<&'a RawValue>,
-    asn: Option<&'a RawValue>,
-    mfa: Option<&'a RawValue>,
-    channel: Option<&'a RawValue>,
-    session_id: Option<&'a RawValue>,
-    aggressor: Option<&'a RawValue>,
-}
-
-/// Classifies one raw JSON value. Strings without escapes are borrowed as they are.
-fn field(raw: Option<&RawValue>) -> Result<Option<Field<'_>>, InvalidReason> {
-    let Some(raw) = raw else { return Ok(None) };
-    let text = raw.get();
-    Ok(match text.as_bytes().first() {
-        Some(b'"') => {
-            let inner = &text[1..text.len() - 1];
-            if inner.contains('\\') {
-                let owned: String = serde_json::from_str(text)
-                    .map_err(|e| InvalidReason::Malformed(e.to_string()))?;
-                Some(Field::Text(Cow::Owned(owned)))
-            } else {
-                Some(Field::Text(Cow::Borrowed(inner)))
-            }
-        }
-        Some(b't') => Some(Field::Bool(true)),
-        Some(b'f') => Some(Field::Bool(false)),
-        Some(b'n') => None,
-        Some(b'{') => Some(Field::Other("object")),
-        Some(b'[') => Some(Field::Other("array")),
-        _ => Some(Field::Number(text)),
-    })
-}
-
 /// Decodes one line (without its line break) of an NDJSON event stream.
 /// `default_type` is the type implied by a per-type file, if any.
-pub fn decode_json_line(
-    line: &[u8],
-    default_type: Option<EventType>,
-) -> Result<Event, InvalidEvent> {
+pub fn decode_json_line(line: &[u8], default_type: Option<EventType>) -> Result<Event, InvalidEvent> {
     let malformed = |why: String| InvalidEvent::new(InvalidReason::Malformed(why), default_type);
     let text = std::str::from_utf8(line).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
-    let json: JsonRecord<'_> = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
-    let record = to_raw_record(&json).map_err(|reason| InvalidEvent::new(reason, default_type))?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let record = deserializer.deserialize_map(RecordVisitor).map_err(|e| malformed(e.to_string()))?;
+    deserializer.end().map_err(|e| malformed(e.to_string()))?;
     record.validate(default_type)
 }
 
-fn to_raw_record<'a>(json: &JsonRecord<'a>) -> Result<RawRecord<'a>, InvalidReason> {
-    Ok(RawRecord {
-        r#type: field(json.kind)?,
-        ts: field(json.ts)?,
-        account_id: field(json.account_id)?,
-        symbol: field(json.symbol)?,
-        order_id: field(json.order_id)?,
-        exec_id: field(json.exec_id)?,
-        trade_id: field(json.trade_id)?,
-        counterparty_account_id: field(json.counterparty_account_id)?,
-        side: field(json.side)?,
-        action: field(json.action)?,
-        order_type: field(json.order_type)?,
-        qty: field(json.qty)?,
-        price: field(json.price)?,
-        margin: field(json.margin)?,
-        amount: field(json.amount)?,
-        currency: field(json.currency)?,
-        prev_close: field(json.prev_close)?,
-        name: field(json.name)?,
-        market: field(json.market)?,
-        lot_size: field(json.lot_size)?,
-        shares_outstanding: field(json.shares_outstanding)?,
-        adv_shares: field(json.adv_shares)?,
-        issuer_country: field(json.issuer_country)?,
-        ip: field(json.ip)?,
-        device_id: field(json.device_id)?,
-        user_agent: field(json.user_agent)?,
-        country: field(json.country)?,
-        asn: field(json.asn)?,
-        mfa: field(json.mfa)?,
-        channel: field(json.channel)?,
-        session_id: field(json.session_id)?,
-        aggressor: field(json.aggressor)?,
-    })
+/// Fills a [`RawRecord`] straight from the JSON object, key by key: no intermediate struct,
+/// strings without escapes borrowed from the line. Keys the contract does not name are skipped.
+struct RecordVisitor;
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = RawRecord<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord<'de>, A::Error> {
+        let mut record = RawRecord::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let name = key.as_str();
+            let Some(slot) = record.slot_mut(name) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if slot.is_some() {
+                return Err(serde::de::Error::custom(format!("duplicate field `{name}`")));
+            }
+            *slot = if is_numeric(name) { map.next_value_seed(NumberSeed)? } else { map.next_value_seed(AnySeed)? };
+        }
+        Ok(record)
+    }
+}
+
+/// Fields whose JSON numbers must keep their literal text (exact decimals, big integers).
+fn is_numeric(name: &str) -> bool {
+    matches!(name, "qty" | "price" | "amount" | "prev_close" | "lot_size" | "shares_outstanding" | "adv_shares")
+}
+
+/// An object key, borrowed unless it contained escapes.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_string()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Any JSON value, typed as the carrier typed it; objects and arrays are skipped and named.
+struct AnySeed;
+
+impl<'de> DeserializeSeed<'de> for AnySeed {
+    type Value = Option<Field<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnySeed {
+    type Value = Option<Field<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Field::Text(Cow::Borrowed(v))))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Field::Text(Cow::Owned(v.to_string()))))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Field::Text(Cow::Owned(v))))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Field::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Field::Int(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(i64::try_from(v).map_or(Field::Other("number too large"), Field::Int)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Field::Float(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Some(Field::Other("object")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Some(Field::Other("array")))
+    }
+}
+
+/// A value of a numeric field, keeping a JSON number's literal text so no precision is lost.
+struct NumberSeed;
+
+impl<'de> DeserializeSeed<'de> for NumberSeed {
+    type Value = Option<Field<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        let raw = <&'de RawValue as serde::Deserialize>::deserialize(deserializer)?;
+        let text = raw.get();
+        Ok(match text.as_bytes().first() {
+            Some(b'"') => {
+                let inner = &text[1..text.len() - 1];
+                if inner.contains('\\') {
+                    let owned: String = serde_json::from_str(text).map_err(serde::de::Error::custom)?;
+                    Some(Field::Text(Cow::Owned(owned)))
+                } else {
+                    Some(Field::Text(Cow::Borrowed(inner)))
+                }
+            }
+            Some(b't') => Some(Field::Bool(true)),
+            Some(b'f') => Some(Field::Bool(false)),
+            Some(b'n') => None,
+            Some(b'{') => Some(Field::Other("object")),
+            Some(b'[') => Some(Field::Other("array")),
+            _ => Some(Field::Number(text)),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +207,19 @@ mod tests {
             let err = decode_json_line(line, None).unwrap_err();
             assert_eq!(err.reason.code(), code, "{}", String::from_utf8_lossy(line));
         }
+    }
+
+    #[test]
+    fn duplicate_fields_escaped_keys_and_nested_values() {
+        let dup = br#"{"type":"trade","type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":1}"#;
+        assert_eq!(decode_json_line(dup, None).unwrap_err().reason.code(), "malformed");
+        let escaped_key = br#"{"typ\u0065":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":"1.50"}"#;
+        let EventBody::Trade(t) = decode_json_line(escaped_key, None).unwrap().body else { panic!("not a trade") };
+        assert_eq!(t.price.to_string(), "1.5");
+        let nested = br#"{"type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":["1"],"qty":1,"price":1}"#;
+        assert_eq!(decode_json_line(nested, None).unwrap_err().reason.label(), "bad_field:symbol");
+        let trailing = br#"{"type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":1} x"#;
+        assert_eq!(decode_json_line(trailing, None).unwrap_err().reason.code(), "malformed");
     }
 
     proptest! {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End-to-end figures: simulate a full broker day, replay it on ONE core from NDJSON (one mixed
+# file and per-type files) and from Parquet, measure the parse-only ceiling of each input and
+# the peak memory, score the alerts, and run the same rule as DuckDB SQL on one thread.
+#
+#   bash benches/e2e.sh [WORKDIR]        (ACCOUNTS=400000 SYMBOLS=3900 SEED=1 by default)
+#
+# Prints one line per measurement; the README's performance table comes from this output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-/tmp/pumpwatch-e2e}
+ACCOUNTS=${ACCOUNTS:-400000}
+SYMBOLS=${SYMBOLS:-3900}
+SEED=${SEED:-1}
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN="$TARGET/release/pumpwatch"
+CORE=${CORE:-0}
+
+cargo build --release -p pumpwatch >/dev/null
+mkdir -p "$WORK"
+
+if [ ! -f "$WORK/day/labels.json" ]; then
+    "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" --symbols "$SYMBOLS" --out "$WORK/day"
+fi
+if [ ! -f "$WORK/mixed/events.ndjson" ]; then
+    "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" --symbols "$SYMBOLS" --out "$WORK/mixed" --layout mixed
+fi
+if [ ! -f "$WORK/parquet/orders.parquet" ]; then
+    "$BIN" convert "$WORK/day" --out "$WORK/parquet" --format parquet --quarantine "$WORK/convert-quarantine.ndjson"
+fi
+
+# One measured run: the summary's events/s line, and peak RSS from /usr/bin/time.
+measure() {
+    local label=$1; shift
+    local log="$WORK/$label.log"
+    taskset -c "$CORE" /usr/bin/time -v "$BIN" "$@" --no-progress --quarantine "$WORK/$label.quarantine.ndjson" \
+        > "$WORK/$label.alerts.ndjson" 2> "$log"
+    local rate rss
+    rate=$(grep -E 'wall time' "$log" | sed -E 's/.*wall time +//')
+    rss=$(grep -E 'Maximum resident set size' "$log" | awk '{print $6}')
+    printf '%-28s %s, peak RSS %.0f MiB\n' "$label" "$rate" "$(echo "$rss / 1024" | bc -l)"
+}
+
+echo "input: $(grep -h 'events read' "$WORK"/*.log 2>/dev/null | head -1 || true)"
+measure check-ndjson-mixed    check  "$WORK/mixed/events.ndjson"
+measure replay-ndjson-mixed   replay "$WORK/mixed/events.ndjson"
+measure check-ndjson-per-type check  "$WORK/day"
+measure replay-ndjson-per-type replay "$WORK/day"
+measure check-parquet         check  "$WORK/parquet"
+measure replay-parquet        replay "$WORK/parquet"
+grep -E 'events read' "$WORK/replay-ndjson-mixed.log"
+
+# The same alerts whatever the layout or format.
+cmp "$WORK/replay-ndjson-mixed.alerts.ndjson" "$WORK/replay-ndjson-per-type.alerts.ndjson" && echo "alerts: mixed NDJSON == per-type NDJSON"
+cmp "$WORK/replay-ndjson-mixed.alerts.ndjson" "$WORK/replay-parquet.alerts.ndjson" && echo "alerts: NDJSON == Parquet"
+
+"$BIN" eval --alerts "$WORK/replay-ndjson-per-type.alerts.ndjson" --labels "$WORK/day/labels.json"
+
+if python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb; then
+    taskset -c "$CORE" python3 benches/duckdb/run.py "$WORK/parquet" --threads 1 --out "$WORK/duckdb.ndjson" | tee "$WORK/duckdb.json"
+    python3 benches/duckdb/compare.py "$WORK/replay-parquet.alerts.ndjson" "$WORK/duckdb.ndjson" --labels "$WORK/day/labels.json"
+fi

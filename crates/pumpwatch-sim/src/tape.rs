@@ -1,0 +1,110 @@
+//! The anonymous public tape: every symbol's prints across the session, plus pump and rally volume.
+
+use rand::Rng;
+
+use crate::clock::{MINUTE_US, SESSION_MINUTES};
+use crate::events::{Side, TradeEv};
+use crate::market::{Class, Market};
+use crate::plan::ExtraTape;
+use crate::rng::{chance, lognormal, sub_rng, Cumulative, Stream};
+
+/// Most prints one symbol gets from its normal day (a bound on work and
+/// memory; the most liquid names reach it).
+const PRINTS_PER_SYMBOL_MAX: f64 = 60_000.0;
+/// Most prints one burst of extra volume is spread over.
+const PRINTS_PER_BURST_MAX: f64 = 1_000.0;
+
+/// Intraday volume profile: busy at the open, before and after lunch and
+/// into the close, quiet in between (the familiar U shape, twice).
+fn profile() -> Cumulative {
+    Cumulative::new((0..SESSION_MINUTES).map(|m| {
+        let m = m as f64 + 0.5;
+        let (since_open, to_close) = if m < 150.0 {
+            (m, 150.0 - m)
+        } else {
+            (m - 150.0, SESSION_MINUTES as f64 - m)
+        };
+        let close_weight = if m < 150.0 { 1.0 } else { 2.5 };
+        1.0 + 2.5 * (-since_open / 12.0).exp() + close_weight * (-to_close / 10.0).exp()
+    }))
+}
+
+/// Lots per print: log-normal with the given mean.
+fn lots<R: Rng>(rng: &mut R, mean: f64) -> u32 {
+    // For a log-normal with σ = 1 the mean is e^0.5 times the median.
+    lognormal(rng, mean / 1.648_721, 1.0).round().max(1.0) as u32
+}
+
+/// Appends the anonymous prints of the whole day.
+pub(crate) fn generate(m: &Market, seed: u64, extra: &[ExtraTape], out: &mut Vec<TradeEv>) {
+    let shape = profile();
+    for (sym, inst) in m.ins.iter().enumerate() {
+        let sym = sym as u32;
+        let mut rng = sub_rng(seed, Stream::Tape, u64::from(sym));
+        let mean_lots: f64 = match inst.class {
+            Class::Large => 10.0,
+            Class::Mid => 5.0,
+            Class::Small => 2.0,
+            Class::Foreign => 3.0,
+        };
+        let lot = f64::from(inst.lot);
+        let shares = inst.adv as f64 * lognormal(&mut rng, 1.0, 0.35);
+        let n = (shares / (mean_lots * lot))
+            .round()
+            .min(PRINTS_PER_SYMBOL_MAX) as usize;
+        out.reserve(n);
+        for _ in 0..n {
+            let minute = shape.draw(&mut rng) as i64;
+            let t = minute * MINUTE_US + rng.random_range(0..MINUTE_US);
+            let side = if chance(&mut rng, 0.5) {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            let l = lots(&mut rng, mean_lots);
+            out.push(print(m, &mut rng, sym, t, l, side));
+        }
+    }
+    for (i, e) in extra.iter().enumerate() {
+        let mut rng = sub_rng(seed, Stream::Tape, 1_000_000 + i as u64);
+        let inst = m.inst(e.sym);
+        let lot = f64::from(inst.lot);
+        let mean_lots = (e.shares / lot / PRINTS_PER_BURST_MAX).max(3.0);
+        let n = (e.shares / (mean_lots * lot)).round() as usize;
+        if e.end <= e.start {
+            continue;
+        }
+        for _ in 0..n {
+            let t = rng.random_range(e.start..e.end);
+            let side = if chance(&mut rng, e.buy_share) {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            let l = lots(&mut rng, mean_lots);
+            out.push(print(m, &mut rng, e.sym, t, l, side));
+        }
+    }
+}
+
+/// One anonymous print at `t`: the path price, a tick above for buyer-
+/// initiated prints and a tick below for seller-initiated ones, sometimes.
+fn print<R: Rng>(m: &Market, rng: &mut R, sym: u32, t: i64, lots: u32, side: Side) -> TradeEv {
+    let inst = m.inst(sym);
+    let mut price = m.price_at(sym, t);
+    if chance(rng, 0.3) {
+        let tick = inst.tick(price);
+        price = match side {
+            Side::Buy => price + tick,
+            Side::Sell => price.saturating_sub(tick).max(tick),
+        };
+    }
+    TradeEv {
+        ts: crate::clock::wall(t),
+        sym,
+        qty: lots.saturating_mul(inst.lot),
+        price,
+        link: 0,
+        aggressor: side,
+    }
+}
