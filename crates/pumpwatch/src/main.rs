@@ -26,6 +26,8 @@ enum Command {
     Simulate(simulate_cmd::SimulateArgs),
     /// Score an alert file against a simulated day's labels.
     Eval(eval_cmd::EvalArgs),
+    /// Read and validate an input without running the engine (counts, quarantine, parse rate).
+    Check(replay_cmd::CheckArgs),
     /// Convert an input (file or directory) to per-type NDJSON, CSV or Parquet files.
     Convert(replay_cmd::ConvertArgs),
 }
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Check(args) => replay_cmd::check(args),
         Command::Convert(args) => replay_cmd::convert(args),
     };
     match result {

@@ -36,15 +36,38 @@ pub struct ReplayArgs {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = crate::config::load(args.config.as_deref())?;
-    let mut source = pumpwatch_replay::open(&args.input)?;
+    let engine = Engine::new(config)?;
+    drive(&args.input, &args.quarantine, args.no_progress, Some(engine))
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// An event file or a directory of per-type files, as for `replay`.
+    pub input: PathBuf,
+    /// Where invalid events are written with their reason (created only if needed).
+    #[arg(long, default_value = "pumpwatch-quarantine.ndjson")]
+    pub quarantine: PathBuf,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Reads and validates an input without running the engine: the counts by type and by reason,
+/// and the parse-only rate that bounds a replay.
+pub fn check(args: CheckArgs) -> anyhow::Result<()> {
+    drive(&args.input, &args.quarantine, args.no_progress, None)
+}
+
+/// Pulls every record of `input`; valid events go through the engine when there is one.
+fn drive(input: &std::path::Path, quarantine_path: &std::path::Path, no_progress: bool, mut engine: Option<Engine>) -> anyhow::Result<()> {
+    let mut source = pumpwatch_replay::open(input)?;
     for ignored in &source.info().ignored {
         tracing::info!(file = %ignored.display(), "ignoring a file that is not a per-type event file");
     }
-    let mut engine = Engine::new(config)?;
-    let progress = progress_bar(source.as_ref(), args.no_progress);
+    let progress = progress_bar(source.as_ref(), no_progress);
     let stdout = std::io::stdout();
     let mut alerts_out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut quarantine = QuarantineWriter::new(&args.quarantine);
+    let mut quarantine = QuarantineWriter::new(quarantine_path);
     let mut counts = RunCounts::default();
     let started = Instant::now();
 
@@ -56,7 +79,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             match record {
                 Record::Event(event) => {
                     counts.read_by_type[event.event_type().index()] += 1;
-                    engine.step(Input::Event(event), &mut outputs);
+                    if let Some(engine) = engine.as_mut() {
+                        engine.step(Input::Event(event), &mut outputs);
+                    }
                 }
                 Record::Invalid(invalid) => {
                     *counts.invalid_by_label.entry(invalid.reason.reason.label()).or_default() += 1;
@@ -72,7 +97,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    engine.step(Input::Flush, &mut outputs);
+    if let Some(engine) = engine.as_mut() {
+        engine.step(Input::Flush, &mut outputs);
+    }
     emit(&mut outputs, &mut alerts_out, &mut quarantine, &mut counts)?;
     alerts_out.flush().context("cannot write alerts to standard output")?;
     if let Some(bar) = progress {
@@ -80,9 +107,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     }
     counts.quarantined = quarantine.finish()?;
     if counts.quarantined > 0 {
-        counts.quarantine_path = Some(args.quarantine.display().to_string());
+        counts.quarantine_path = Some(quarantine_path.display().to_string());
     }
-    eprint!("{}", summary::render(&counts, &engine.stats(), started.elapsed()));
+    let stats = engine.as_ref().map(Engine::stats);
+    eprint!("{}", summary::render(&counts, stats.as_ref(), started.elapsed()));
     Ok(())
 }
 

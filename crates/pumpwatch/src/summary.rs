@@ -28,11 +28,12 @@ impl RunCounts {
     }
 }
 
-pub fn render(counts: &RunCounts, stats: &EngineStats, wall: Duration) -> String {
+/// The summary; `stats` is `None` for a parse-only `check`.
+pub fn render(counts: &RunCounts, stats: Option<&EngineStats>, wall: Duration) -> String {
     let mut s = String::new();
     let secs = wall.as_secs_f64().max(1e-9);
     let records = counts.read_total() + counts.invalid_total();
-    let _ = writeln!(s, "pumpwatch replay summary");
+    let _ = writeln!(s, "pumpwatch {} summary", if stats.is_some() { "replay" } else { "check" });
     let by_type: Vec<String> = EventType::ALL
         .iter()
         .filter(|t| counts.read_by_type[t.index()] > 0)
@@ -48,6 +49,14 @@ pub fn render(counts: &RunCounts, stats: &EngineStats, wall: Duration) -> String
     if let Some(path) = &counts.quarantine_path {
         let _ = writeln!(s, "  quarantined    {} → {path}", counts.quarantined);
     }
+    if let Some(stats) = stats {
+        engine_lines(&mut s, stats);
+    }
+    let _ = writeln!(s, "  wall time      {:.3} s, {:.0} events/s", secs, records as f64 / secs);
+    s
+}
+
+fn engine_lines(s: &mut String, stats: &EngineStats) {
     let rules: Vec<String> = stats.alerts_by_rule.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(s, "  alerts         {}{}", stats.alerts_total(), if rules.is_empty() { String::new() } else { format!(" ({})", rules.join(", ")) });
     let _ = writeln!(
@@ -65,6 +74,4 @@ pub fn render(counts: &RunCounts, stats: &EngineStats, wall: Duration) -> String
             String::new()
         }
     );
-    let _ = writeln!(s, "  wall time      {:.3} s, {:.0} events/s", secs, records as f64 / secs);
-    s
 }
