@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache" ]; then
     export CARGO_TARGET_DIR="$HOME/.cache/pumpwatch-target"
 fi
-cargo test --workspace --locked --release
+cargo test --workspace --locked
