@@ -50,7 +50,7 @@ fn replay_prints_the_golden_alerts_and_a_summary() {
     let expected = std::fs::read_to_string(fixtures().join("scenarios/full_liquidation_thin_buy.expected.ndjson")).unwrap();
     assert_eq!(stdout(&output), expected);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for needle in ["events read", "order 6", "invalid        0", "ato_liquidation_thin_buy 1", "events/s"] {
+    for needle in ["events read", "order 5", "invalid        0", "ato_liquidation_thin_buy 1", "events/s"] {
         assert!(stderr.contains(needle), "summary lacks {needle:?}:\n{stderr}");
     }
     assert!(!tmp.path().join("pumpwatch-quarantine.ndjson").exists(), "a clean run writes no quarantine file");

@@ -1,0 +1,84 @@
+//! Why an input (or an output of a conversion) cannot be read or written at all.
+//!
+//! Anything wrong with a single record is not an error here: it becomes a
+//! [`Record::Invalid`](crate::Record::Invalid) and the stream goes on.
+
+use std::path::{Path, PathBuf};
+
+/// An input that cannot be read, or an output that cannot be written. Each message is one line
+/// that names the path, for the `pumpwatch replay` exit message.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{}: no such file or directory", .path.display())]
+    NotFound { path: PathBuf },
+
+    #[error(
+        "{}: unknown file type (expected .ndjson, .jsonl, .json or .csv, optionally .gz or .zst, or .parquet)",
+        .path.display()
+    )]
+    UnknownExtension { path: PathBuf },
+
+    #[error(
+        "{}: no per-type event files (instruments, positions, cash, auth, orders, executions, trades with extension .ndjson, .jsonl, .json, .csv or .parquet)",
+        .dir.display()
+    )]
+    NoTypeFiles { dir: PathBuf },
+
+    #[error("{}: two files for `{event_type}` events: {} and {}", .dir.display(), .first.display(), .second.display())]
+    DuplicateType {
+        dir: PathBuf,
+        event_type: &'static str,
+        first: PathBuf,
+        second: PathBuf,
+    },
+
+    #[error("{}: cannot read Parquet: {message}", .path.display())]
+    Parquet { path: PathBuf, message: String },
+
+    #[error("{}: cannot write Parquet: {message}", .path.display())]
+    ParquetWrite { path: PathBuf, message: String },
+
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ReplayError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        ReplayError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn parquet(path: &Path, message: impl std::fmt::Display) -> Self {
+        ReplayError::Parquet {
+            path: path.to_path_buf(),
+            message: one_line(&message.to_string()),
+        }
+    }
+
+    pub(crate) fn parquet_write(path: &Path, message: impl std::fmt::Display) -> Self {
+        ReplayError::ParquetWrite {
+            path: path.to_path_buf(),
+            message: one_line(&message.to_string()),
+        }
+    }
+}
+
+/// polars errors can span several lines; the CLI promises a one-line reason.
+fn one_line(message: &str) -> String {
+    let mut out: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.len() > 300 {
+        let mut cut = 300;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! A directory input: the per-type files merged into one stream by event time.
+//!
+//! Each file is expected in `ts` order; the merge repeatedly emits the smallest head
+//! `(ts, type)` among the files. A file that is out of order is not sorted (that would need the
+//! whole file in memory): its records come out in the order read, and the engine's reorder
+//! buffer absorbs what disorder remains, up to its lateness bound. Invalid records have no
+//! reliable time, so each is emitted as soon as it reaches the head of its file (right after
+//! the event before it there) without waiting for the other files; that keeps the output the
+//! same whatever the batch sizes.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use pumpwatch_model::EventType;
+
+use crate::error::ReplayError;
+use crate::source::{Progress, Record, Source, SourceInfo};
+
+/// One per-type file and the records read ahead from it.
+struct Lane {
+    source: Box<dyn Source>,
+    /// Records read ahead, head first. Refilled in place: a `Vec` and a `VecDeque` convert
+    /// into each other without copying, so each record is moved once on its way through.
+    pending: VecDeque<Record>,
+    exhausted: bool,
+}
+
+/// Merges per-type sources by `(ts, type)`; see the module documentation.
+pub struct MergeSource {
+    info: SourceInfo,
+    lanes: Vec<Lane>,
+    /// The lanes whose head is an event, keyed by that event. The lane index breaks ties so
+    /// the order is deterministic (lanes are in the contract's type order).
+    heads: BinaryHeap<Reverse<(i64, EventType, usize)>>,
+    /// Lanes whose head was taken and must be looked at again before the next pick.
+    stale: Vec<usize>,
+    batch_records: usize,
+    error: Option<ReplayError>,
+}
+
+impl MergeSource {
+    pub fn new(info: SourceInfo, sources: Vec<Box<dyn Source>>, batch_records: usize) -> Self {
+        let lanes: Vec<Lane> = sources
+            .into_iter()
+            .map(|source| Lane {
+                source,
+                pending: VecDeque::new(),
+                exhausted: false,
+            })
+            .collect();
+        MergeSource {
+            info,
+            stale: (0..lanes.len()).rev().collect(),
+            lanes,
+            heads: BinaryHeap::new(),
+            batch_records: batch_records.max(1),
+            error: None,
+        }
+    }
+
+    /// Brings lane `i` to a state where its head is an event (then it joins `heads`) or it is
+    /// exhausted; invalid records on the way are emitted into `out`. Returns false when `out`
+    /// is full before that (the lane stays stale).
+    fn settle(&mut self, i: usize, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        let lane = &mut self.lanes[i];
+        loop {
+            match lane.pending.front() {
+                Some(Record::Event(event)) => {
+                    self.heads
+                        .push(Reverse((event.ts.utc_nanos, event.event_type(), i)));
+                    return Ok(true);
+                }
+                Some(Record::Invalid(_)) => {
+                    if out.len() >= max {
+                        return Ok(false);
+                    }
+                    out.extend(lane.pending.pop_front());
+                }
+                None if lane.exhausted => return Ok(true),
+                None => {
+                    let mut batch = Vec::from(std::mem::take(&mut lane.pending));
+                    let read = lane.source.next_batch(&mut batch, self.batch_records);
+                    lane.pending = VecDeque::from(batch);
+                    lane.exhausted = !read?;
+                }
+            }
+        }
+    }
+}
+
+impl Source for MergeSource {
+    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        out.clear();
+        let max = max.max(1);
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        while out.len() < max {
+            if let Some(&i) = self.stale.last() {
+                match self.settle(i, out, max) {
+                    Ok(true) => {
+                        self.stale.pop();
+                    }
+                    Ok(false) => return Ok(true),
+                    Err(error) if out.is_empty() => return Err(error),
+                    Err(error) => {
+                        self.error = Some(error);
+                        return Ok(true);
+                    }
+                }
+                continue;
+            }
+            let Some(Reverse((_, _, i))) = self.heads.pop() else {
+                return Ok(false);
+            };
+            out.extend(self.lanes[i].pending.pop_front());
+            self.stale.push(i);
+        }
+        Ok(true)
+    }
+
+    fn progress(&self) -> Progress {
+        self.lanes
+            .iter()
+            .map(|lane| lane.source.progress())
+            .fold(Progress::default(), |a, b| a + b)
+    }
+
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+}

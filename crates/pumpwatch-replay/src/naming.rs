@@ -1,0 +1,159 @@
+//! What a path is: the file format and compression from its extension, and for a directory
+//! which files are the per-type event files of the contract's "Carriage" section.
+
+use std::path::{Path, PathBuf};
+
+use pumpwatch_model::EventType;
+
+use crate::error::ReplayError;
+use crate::source::{InputFile, SourceInfo};
+
+/// The format of an event file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// One JSON object per line (`.ndjson`, `.jsonl`, `.json`).
+    Ndjson,
+    /// A header row of field names, then one event per row.
+    Csv,
+    Parquet,
+}
+
+/// The compression of a line-oriented file, from its last extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// A file name split into its stem, format and compression (`orders.ndjson.gz` is
+/// `("orders", Ndjson, Gzip)`). Extensions are matched without regard to case.
+pub fn classify(file_name: &str) -> Option<(&str, Format, Compression)> {
+    let (rest, compression) = match file_name.rsplit_once('.') {
+        Some((rest, ext)) if ext.eq_ignore_ascii_case("gz") => (rest, Compression::Gzip),
+        Some((rest, ext)) if ext.eq_ignore_ascii_case("zst") => (rest, Compression::Zstd),
+        _ => (file_name, Compression::None),
+    };
+    let (stem, ext) = rest.rsplit_once('.')?;
+    let format = match ext.to_ascii_lowercase().as_str() {
+        "ndjson" | "jsonl" | "json" => Format::Ndjson,
+        "csv" => Format::Csv,
+        // Parquet compresses its pages itself; a compressed Parquet file cannot be read by
+        // offset, so it is not accepted.
+        "parquet" if compression == Compression::None => Format::Parquet,
+        _ => return None,
+    };
+    Some((stem, format, compression))
+}
+
+/// The one file of a single-file input. A file named like a per-type file (`orders.ndjson`)
+/// implies its type for records without `type`.
+pub fn single_file(path: &Path) -> Result<InputFile, ReplayError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let (stem, format, compression) =
+        classify(name).ok_or_else(|| ReplayError::UnknownExtension {
+            path: path.to_path_buf(),
+        })?;
+    Ok(InputFile {
+        path: path.to_path_buf(),
+        format,
+        compression,
+        default_type: EventType::from_file_stem(stem),
+    })
+}
+
+/// The per-type files of a directory input, in the contract's type order, and the other
+/// entries of the directory (ignored). Two files for one type are an error: which one is
+/// meant cannot be guessed.
+pub fn scan_directory(dir: &Path) -> Result<SourceInfo, ReplayError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ReplayError::io(dir, e))?;
+    let mut by_type: [Option<InputFile>; 7] = Default::default();
+    let mut ignored = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ReplayError::io(dir, e))?;
+        let path = entry.path();
+        let is_file = std::fs::metadata(&path)
+            .map(|m| m.is_file())
+            .unwrap_or(false);
+        let classified = entry.file_name().to_str().and_then(classify).and_then(
+            |(stem, format, compression)| {
+                Some((EventType::from_file_stem(stem)?, format, compression))
+            },
+        );
+        let Some((event_type, format, compression)) = classified.filter(|_| is_file) else {
+            ignored.push(path);
+            continue;
+        };
+        let slot = &mut by_type[event_type.index()];
+        if let Some(first) = slot {
+            // Report the pair in a stable order whatever order the directory listed them in.
+            let (first, second) = if first.path <= path {
+                (first.path.clone(), path)
+            } else {
+                (path, first.path.clone())
+            };
+            return Err(ReplayError::DuplicateType {
+                dir: dir.to_path_buf(),
+                event_type: event_type.as_str(),
+                first,
+                second,
+            });
+        }
+        *slot = Some(InputFile {
+            path,
+            format,
+            compression,
+            default_type: Some(event_type),
+        });
+    }
+    let files: Vec<InputFile> = by_type.into_iter().flatten().collect();
+    if files.is_empty() {
+        return Err(ReplayError::NoTypeFiles {
+            dir: dir.to_path_buf(),
+        });
+    }
+    ignored.sort();
+    Ok(SourceInfo { files, ignored })
+}
+
+/// The file name used in record locations (`orders.ndjson:12`).
+pub fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The file name of a per-type output file.
+pub fn per_type_path(dir: &Path, event_type: EventType, extension: &str) -> PathBuf {
+    dir.join(format!("{}.{extension}", event_type.file_stem()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_extensions_and_compression() {
+        assert_eq!(
+            classify("orders.ndjson.gz"),
+            Some(("orders", Format::Ndjson, Compression::Gzip))
+        );
+        assert_eq!(
+            classify("day.JSONL.zst"),
+            Some(("day", Format::Ndjson, Compression::Zstd))
+        );
+        assert_eq!(
+            classify("trades.parquet"),
+            Some(("trades", Format::Parquet, Compression::None))
+        );
+        assert_eq!(
+            classify("a.b.csv"),
+            Some(("a.b", Format::Csv, Compression::None))
+        );
+        assert_eq!(classify("trades.parquet.gz"), None);
+        assert_eq!(classify("README.md"), None);
+        assert_eq!(classify("ndjson"), None);
+        assert_eq!(classify("x.gz"), None);
+    }
+}

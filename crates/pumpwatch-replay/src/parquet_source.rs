@@ -1,0 +1,545 @@
+//! Parquet files via polars, one row group (or slice of one) at a time so memory stays bounded
+//! by the row group size, not the file size. Columns are downcast once per batch; rows are then
+//! filled into a [`RawRecord`] cell by cell and validated like any other carrier.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use polars::prelude::*;
+use pumpwatch_model::raw::FIELD_NAMES;
+use pumpwatch_model::{Decimal, EventType, Field as RawField, Timestamp};
+
+use crate::error::ReplayError;
+use crate::fields::{build_record, field_index};
+use crate::naming::display_name;
+use crate::source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
+
+/// The column the Parquet writer adds next to a timestamp `ts` column: the producer's UTC
+/// offset in seconds, which a Parquet timestamp cannot hold. Honoured only with a timestamp
+/// `ts`, and only when it is a plausible offset (less than a day); otherwise ignored, as any
+/// unknown column is.
+pub const TS_OFFSET_COLUMN: &str = "ts_offset";
+
+const SECS_PER_DAY: i64 = 86_400;
+
+/// Where a contract field's values come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldSource {
+    Absent,
+    /// The column at this position of the projection.
+    Column(usize),
+    /// A column of a type that cannot be decoded: the field is present but unusable.
+    Unsupported(&'static str),
+}
+
+/// Where a projected column's values go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// The contract field at this index of `FIELD_NAMES`.
+    Field(usize),
+    TsOffset,
+}
+
+/// A slice of the file decoded at once: `len` rows from file row `offset`; after it is read,
+/// `bytes_after` compressed bytes of the file have been consumed.
+#[derive(Clone, Copy, Debug)]
+struct Slice {
+    offset: usize,
+    len: usize,
+    bytes_after: u64,
+}
+
+/// The decoded columns of the current slice, in projection order.
+struct Batch {
+    columns: Vec<Series>,
+    /// For columns of a type no field accepts: which rows are null.
+    null_masks: Vec<Option<BooleanChunked>>,
+    offset: usize,
+    len: usize,
+    next_row: usize,
+}
+
+/// Reads one Parquet file.
+pub struct ParquetSource {
+    info: SourceInfo,
+    path: PathBuf,
+    name: String,
+    default_type: Option<EventType>,
+    file: File,
+    metadata: FileMetadataRef,
+    /// File column indices to decode, and where each goes.
+    projection: Vec<usize>,
+    targets: Vec<Target>,
+    /// Contract fields whose column has a type polars cannot read here (nested types, ...):
+    /// every row gets the field as an unusable value, so validation names the field.
+    unsupported: Vec<(usize, &'static str)>,
+    /// For each contract field, where it comes from (derived from the two above).
+    field_sources: [FieldSource; FIELD_NAMES.len()],
+    ts_offset_column: Option<usize>,
+    slices: Vec<Slice>,
+    next_slice: usize,
+    batch: Option<Batch>,
+    bytes_read: u64,
+    bytes_total: u64,
+}
+
+type StrArray = <StringType as PolarsDataType>::Array;
+type BinArray = <BinaryType as PolarsDataType>::Array;
+type I64Array = <Int64Type as PolarsDataType>::Array;
+type U64Array = <UInt64Type as PolarsDataType>::Array;
+type F32Array = <Float32Type as PolarsDataType>::Array;
+type F64Array = <Float64Type as PolarsDataType>::Array;
+type BoolArray = <BooleanType as PolarsDataType>::Array;
+type I128Array = <Int128Type as PolarsDataType>::Array;
+
+/// One column of the current batch, downcast to its Arrow array.
+enum Col<'a> {
+    Str(&'a StrArray),
+    Bin(&'a BinArray),
+    I64(&'a I64Array),
+    U64(&'a U64Array),
+    F32(&'a F32Array),
+    F64(&'a F64Array),
+    Bool(&'a BoolArray),
+    Decimal(&'a I128Array, u32),
+    /// Timestamps and the factor that turns their unit into nanoseconds.
+    Timestamp(&'a I64Array, i64),
+    /// A type no contract field accepts: present (unusable) unless null.
+    Other(&'a BoolArray, &'static str),
+    Null,
+}
+
+impl ParquetSource {
+    pub fn open(file_info: &InputFile, options: &SourceOptions) -> Result<Self, ReplayError> {
+        let path = &file_info.path;
+        let mut file = File::open(path).map_err(|e| ReplayError::io(path, e))?;
+        let bytes_total = file.metadata().map_err(|e| ReplayError::io(path, e))?.len();
+        let (metadata, schema) = guard(path, || {
+            let mut reader = ParquetReader::new(&mut file);
+            let metadata = reader.get_metadata()?.clone();
+            let schema = reader.schema()?;
+            Ok((metadata, schema))
+        })?;
+
+        let mut projection = Vec::new();
+        let mut targets = Vec::new();
+        let mut unsupported = Vec::new();
+        let mut seen = [false; FIELD_NAMES.len()];
+        let mut ts_offset_seen = false;
+        for (i, (name, field)) in schema.iter().enumerate() {
+            let target = if name.as_str() == TS_OFFSET_COLUMN {
+                if ts_offset_seen || !is_integer(&field.dtype) {
+                    continue;
+                }
+                ts_offset_seen = true;
+                Target::TsOffset
+            } else {
+                // Columns the contract does not name are not even decoded.
+                let Some(index) = field_index(name.as_str()) else {
+                    continue;
+                };
+                if std::mem::replace(&mut seen[index], true) {
+                    continue;
+                }
+                Target::Field(index)
+            };
+            match supported(&field.dtype) {
+                Ok(()) => {
+                    projection.push(i);
+                    targets.push(target);
+                }
+                Err(type_name) => {
+                    if let Target::Field(index) = target {
+                        unsupported.push((index, type_name));
+                    }
+                }
+            }
+        }
+
+        let mut field_sources = [FieldSource::Absent; FIELD_NAMES.len()];
+        let mut ts_offset_column = None;
+        for (position, target) in targets.iter().enumerate() {
+            match *target {
+                Target::Field(index) => field_sources[index] = FieldSource::Column(position),
+                Target::TsOffset => ts_offset_column = Some(position),
+            }
+        }
+        for (index, what) in &unsupported {
+            field_sources[*index] = FieldSource::Unsupported(what);
+        }
+
+        let batch_rows = options.parquet_batch_rows.max(1);
+        let mut slices = Vec::new();
+        let mut offset = 0;
+        let mut bytes_after = 0u64;
+        for group in &metadata.row_groups {
+            let rows = group.num_rows();
+            let group_bytes = group.compressed_size() as u64;
+            let mut done = 0;
+            while done < rows {
+                let len = batch_rows.min(rows - done);
+                done += len;
+                slices.push(Slice {
+                    offset: offset + done - len,
+                    len,
+                    bytes_after: bytes_after + group_bytes * done as u64 / rows as u64,
+                });
+            }
+            offset += rows;
+            bytes_after += group_bytes;
+        }
+
+        Ok(ParquetSource {
+            info: SourceInfo {
+                files: vec![file_info.clone()],
+                ignored: Vec::new(),
+            },
+            path: path.clone(),
+            name: display_name(path),
+            default_type: file_info.default_type,
+            file,
+            metadata,
+            projection,
+            targets,
+            unsupported,
+            field_sources,
+            ts_offset_column,
+            slices,
+            next_slice: 0,
+            batch: None,
+            bytes_read: 0,
+            bytes_total,
+        })
+    }
+
+    /// Decodes the next slice; `None` at the end of the file.
+    fn load(&mut self) -> Result<Option<Batch>, ReplayError> {
+        let Some(slice) = self.slices.get(self.next_slice).copied() else {
+            return Ok(None);
+        };
+        self.next_slice += 1;
+        let (file, metadata, projection) = (&mut self.file, &self.metadata, &self.projection);
+        let df = guard(&self.path, || {
+            let mut reader = ParquetReader::new(&mut *file)
+                .with_projection(Some(projection.clone()))
+                .with_slice(Some((slice.offset, slice.len)))
+                // One thread: the caller decides how to use the cores.
+                .read_parallel(ParallelStrategy::None);
+            reader.set_metadata(metadata.clone());
+            reader.finish()
+        })?;
+        // The decoder's height, not the slice's: cells past the end would read as null anyway.
+        let rows = df.height();
+        let mut columns = Vec::with_capacity(projection.len());
+        let mut null_masks = Vec::with_capacity(projection.len());
+        for column in df.into_columns() {
+            let series = column.take_materialized_series();
+            let series = match series.dtype() {
+                DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32 => series.cast(&DataType::Int64),
+                dt if dt.is_categorical() || dt.is_enum() => series.cast(&DataType::String),
+                _ => Ok(series),
+            }
+            .map_err(|e| ReplayError::parquet(&self.path, e))?
+            .rechunk();
+            null_masks.push((!Col::decodes(series.dtype())).then(|| series.is_null()));
+            columns.push(series);
+        }
+        self.bytes_read = slice.bytes_after;
+        Ok(Some(Batch {
+            columns,
+            null_masks,
+            offset: slice.offset,
+            len: rows,
+            next_row: 0,
+        }))
+    }
+}
+
+/// Runs a polars call, turning both its errors and its panics (possible on corrupt pages)
+/// into a [`ReplayError`] naming the file.
+fn guard<T>(
+    path: &std::path::Path,
+    call: impl FnOnce() -> PolarsResult<T>,
+) -> Result<T, ReplayError> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(ReplayError::parquet(path, error)),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("the Parquet decoder failed");
+            Err(ReplayError::parquet(
+                path,
+                format!("corrupt file: {message}"),
+            ))
+        }
+    }
+}
+
+fn is_integer(dtype: &ArrowDataType) -> bool {
+    matches!(
+        dtype,
+        ArrowDataType::Int8
+            | ArrowDataType::Int16
+            | ArrowDataType::Int32
+            | ArrowDataType::Int64
+            | ArrowDataType::UInt8
+            | ArrowDataType::UInt16
+            | ArrowDataType::UInt32
+            | ArrowDataType::UInt64
+    )
+}
+
+/// Whether a column of this Arrow type is decoded. Nested and exotic types are not: polars
+/// would need more features for them, and no contract field can hold them anyway.
+fn supported(dtype: &ArrowDataType) -> Result<(), &'static str> {
+    use ArrowDataType as A;
+    match dtype {
+        A::Null
+        | A::Boolean
+        | A::Float16
+        | A::Float32
+        | A::Float64
+        | A::Utf8
+        | A::LargeUtf8
+        | A::Utf8View
+        | A::Binary
+        | A::LargeBinary
+        | A::BinaryView
+        | A::Timestamp(..)
+        | A::Date64
+        | A::Decimal(..)
+        | A::Decimal32(..)
+        | A::Decimal64(..)
+        | A::Decimal256(..) => Ok(()),
+        dtype if is_integer(dtype) => Ok(()),
+        A::Dictionary(_, values, _) => match values.as_ref() {
+            A::Utf8 | A::LargeUtf8 | A::Utf8View => Ok(()),
+            _ => Err("dictionary"),
+        },
+        A::Date32 => Err("date"),
+        A::Time32(_) | A::Time64(_) => Err("time"),
+        A::Duration(_) | A::Interval(_) => Err("duration"),
+        A::List(_) | A::LargeList(_) | A::FixedSizeList(..) => Err("list"),
+        A::Struct(_) => Err("struct"),
+        A::Map(..) => Err("map"),
+        _ => Err("unsupported type"),
+    }
+}
+
+impl<'a> Col<'a> {
+    /// Whether [`Col::of`] has a typed variant for columns of this type.
+    fn decodes(dtype: &DataType) -> bool {
+        matches!(
+            dtype,
+            DataType::String
+                | DataType::Binary
+                | DataType::Int64
+                | DataType::UInt64
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Boolean
+                | DataType::Decimal(..)
+                | DataType::Datetime(..)
+                | DataType::Null
+        )
+    }
+
+    /// Downcasts a single-chunk series. `mask` is the null mask for types no field accepts.
+    fn of(series: &'a Series, mask: Option<&'a BooleanChunked>) -> Col<'a> {
+        fn first<T: PolarsDataType>(ca: &ChunkedArray<T>) -> Option<&T::Array> {
+            ca.downcast_get(0)
+        }
+        let col = match series.dtype() {
+            DataType::String => series.str().ok().and_then(first).map(Col::Str),
+            DataType::Binary => series.binary().ok().and_then(first).map(Col::Bin),
+            DataType::Int64 => series.i64().ok().and_then(first).map(Col::I64),
+            DataType::UInt64 => series.u64().ok().and_then(first).map(Col::U64),
+            DataType::Float32 => series.f32().ok().and_then(first).map(Col::F32),
+            DataType::Float64 => series.f64().ok().and_then(first).map(Col::F64),
+            DataType::Boolean => series.bool().ok().and_then(first).map(Col::Bool),
+            DataType::Decimal(_, _) => series.decimal().ok().and_then(|ca| {
+                let scale = u32::try_from(ca.scale()).ok()?;
+                first(ca.physical()).map(|a| Col::Decimal(a, scale))
+            }),
+            DataType::Datetime(unit, _) => {
+                let factor = match unit {
+                    TimeUnit::Nanoseconds => 1,
+                    TimeUnit::Microseconds => 1_000,
+                    TimeUnit::Milliseconds => 1_000_000,
+                };
+                series
+                    .datetime()
+                    .ok()
+                    .and_then(|ca| first(ca.physical()))
+                    .map(|a| Col::Timestamp(a, factor))
+            }
+            DataType::Null => Some(Col::Null),
+            _ => None,
+        };
+        col.unwrap_or_else(|| match mask.and_then(|m| m.downcast_get(0)) {
+            Some(mask) => Col::Other(mask, "unsupported type"),
+            None => Col::Null,
+        })
+    }
+
+    /// The cell at `row` as a contract field; `None` for null.
+    fn field(&self, row: usize) -> Option<RawField<'a>> {
+        Some(match self {
+            Col::Str(a) => RawField::Text(Cow::Borrowed(a.get(row)?)),
+            Col::Bin(a) => match std::str::from_utf8(a.get(row)?) {
+                Ok(text) => RawField::Text(Cow::Borrowed(text)),
+                Err(_) => RawField::Other("binary"),
+            },
+            Col::I64(a) => RawField::Int(a.get(row)?),
+            Col::U64(a) => match i64::try_from(a.get(row)?) {
+                Ok(v) => RawField::Int(v),
+                Err(_) => RawField::Other("integer out of range"),
+            },
+            // An f32 widened to f64 would carry binary noise (112.3 becomes 112.30000305...);
+            // going through its shortest decimal text keeps the literal the producer wrote.
+            Col::F32(a) => RawField::Float(a.get(row)?.to_string().parse().unwrap_or(f64::NAN)),
+            Col::F64(a) => RawField::Float(a.get(row)?),
+            Col::Bool(a) => RawField::Bool(a.get(row)?),
+            Col::Decimal(a, scale) => {
+                match Decimal::try_from_i128_with_scale(a.get(row)?, *scale) {
+                    Ok(d) => RawField::Decimal(d),
+                    Err(_) => RawField::Other("decimal out of range"),
+                }
+            }
+            Col::Timestamp(a, factor) => match a.get(row)?.checked_mul(*factor) {
+                Some(nanos) => RawField::TimestampNanos(nanos),
+                None => RawField::Other("timestamp out of range"),
+            },
+            Col::Other(mask, name) => {
+                if mask.get(row)? {
+                    return None;
+                }
+                RawField::Other(name)
+            }
+            Col::Null => return None,
+        })
+    }
+}
+
+/// The row as a JSON object of its contract columns, for the quarantine.
+fn render_row(
+    cols: &[Col<'_>],
+    names: &[&str],
+    unsupported: &[(usize, &str)],
+    row: usize,
+) -> String {
+    let mut out = String::from("{");
+    let push_key = |out: &mut String, name: &str| {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::from(name).to_string());
+        out.push(':');
+    };
+    for (col, name) in cols.iter().zip(names) {
+        let Some(field) = col.field(row) else {
+            continue;
+        };
+        push_key(&mut out, name);
+        let value = match field {
+            RawField::Text(text) => serde_json::Value::from(text.as_ref()).to_string(),
+            RawField::Number(text) => text.to_string(),
+            RawField::Int(v) => v.to_string(),
+            RawField::Float(v) if v.is_finite() => v.to_string(),
+            RawField::Float(v) => serde_json::Value::from(v.to_string()).to_string(),
+            RawField::Bool(v) => v.to_string(),
+            RawField::Decimal(d) => d.to_string(),
+            RawField::TimestampNanos(n) => format!("\"{}\"", Timestamp::from_utc_nanos(n)),
+            RawField::Other(what) => serde_json::Value::from(format!("<{what}>")).to_string(),
+        };
+        out.push_str(&value);
+    }
+    for (index, what) in unsupported {
+        push_key(&mut out, FIELD_NAMES[*index]);
+        let _ = write!(out, "\"<{what}>\"");
+    }
+    out.push('}');
+    out
+}
+
+impl Source for ParquetSource {
+    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        out.clear();
+        let max = max.max(1);
+        while out.len() < max {
+            if !matches!(&self.batch, Some(batch) if batch.next_row < batch.len) {
+                self.batch = self.load()?;
+            }
+            let Some(batch) = self.batch.as_mut() else {
+                self.bytes_read = self.bytes_total;
+                return Ok(false);
+            };
+            let cols: Vec<Col<'_>> = batch
+                .columns
+                .iter()
+                .zip(&batch.null_masks)
+                .map(|(series, mask)| Col::of(series, mask.as_ref()))
+                .collect();
+            let end = batch.len.min(batch.next_row + (max - out.len()));
+            for row in batch.next_row..end {
+                let record = build_record(|index| match self.field_sources[index] {
+                    FieldSource::Absent => None,
+                    FieldSource::Column(position) => cols[position].field(row),
+                    FieldSource::Unsupported(what) => Some(RawField::Other(what)),
+                });
+                let ts_is_instant = matches!(record.ts, Some(RawField::TimestampNanos(_)));
+                let ts_offset = match self.ts_offset_column.and_then(|c| cols[c].field(row)) {
+                    Some(RawField::Int(secs)) if secs.abs() < SECS_PER_DAY => Some(secs as i32),
+                    _ => None,
+                };
+                out.push(match record.validate(self.default_type) {
+                    Ok(mut event) => {
+                        if let (true, Some(secs)) = (ts_is_instant, ts_offset) {
+                            event.ts = event.ts.with_offset(secs);
+                        }
+                        Record::Event(event)
+                    }
+                    Err(reason) => {
+                        let names: Vec<&str> = self
+                            .targets
+                            .iter()
+                            .map(|t| match t {
+                                Target::Field(index) => FIELD_NAMES[*index],
+                                Target::TsOffset => TS_OFFSET_COLUMN,
+                            })
+                            .collect();
+                        Record::Invalid(Quarantined {
+                            reason,
+                            location: format!("{}:row {}", self.name, batch.offset + row),
+                            original: render_row(&cols, &names, &self.unsupported, row),
+                        })
+                    }
+                });
+            }
+            batch.next_row = end;
+        }
+        Ok(true)
+    }
+
+    fn progress(&self) -> Progress {
+        Progress {
+            bytes_read: self.bytes_read,
+            bytes_total: self.bytes_total,
+        }
+    }
+
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+}
