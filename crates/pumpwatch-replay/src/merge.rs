@@ -62,12 +62,21 @@ impl MergeSource {
     /// exhausted; invalid records on the way are emitted into `out`. Returns false when `out`
     /// is full before that (the lane stays stale).
     fn settle(&mut self, i: usize, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        // When every other lane's head is in the heap, this lane's events can go straight out
+        // for as long as they come before the heap's top: runs from one file then cost no
+        // heap operations.
+        let others_settled = self.stale.len() == 1;
         let lane = &mut self.lanes[i];
         loop {
             match lane.pending.front() {
                 Some(Record::Event(event)) => {
-                    self.heads
-                        .push(Reverse((event.ts.utc_nanos, event.event_type(), i)));
+                    let key = Reverse((event.ts.utc_nanos, event.event_type(), i));
+                    let first = self.heads.peek().is_none_or(|top| key > *top);
+                    if others_settled && first && out.len() < max {
+                        out.extend(lane.pending.pop_front());
+                        continue;
+                    }
+                    self.heads.push(key);
                     return Ok(true);
                 }
                 Some(Record::Invalid(_)) => {
