@@ -11,13 +11,21 @@ pub fn day_lines(max_lines: usize) -> Vec<String> {
         Some(path) => PathBuf::from(path),
         None => simulate_small_day(),
     };
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    text.lines().filter(|l| !l.trim().is_empty()).take(max_lines).map(str::to_string).collect()
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(max_lines)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The valid events among `lines`.
 pub fn decode_all(lines: &[String]) -> Vec<Event> {
-    lines.iter().filter_map(|l| decode_json_line(l.as_bytes(), None).ok()).collect()
+    lines
+        .iter()
+        .filter_map(|l| decode_json_line(l.as_bytes(), None).ok())
+        .collect()
 }
 
 fn simulate_small_day() -> PathBuf {

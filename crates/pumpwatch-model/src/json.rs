@@ -16,11 +16,16 @@ use crate::raw::{Field, RawRecord};
 
 /// Decodes one line (without its line break) of an NDJSON event stream.
 /// `default_type` is the type implied by a per-type file, if any.
-pub fn decode_json_line(line: &[u8], default_type: Option<EventType>) -> Result<Event, InvalidEvent> {
+pub fn decode_json_line(
+    line: &[u8],
+    default_type: Option<EventType>,
+) -> Result<Event, InvalidEvent> {
     let malformed = |why: String| InvalidEvent::new(InvalidReason::Malformed(why), default_type);
     let text = std::str::from_utf8(line).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let record = deserializer.deserialize_map(RecordVisitor).map_err(|e| malformed(e.to_string()))?;
+    let record = deserializer
+        .deserialize_map(RecordVisitor)
+        .map_err(|e| malformed(e.to_string()))?;
     deserializer.end().map_err(|e| malformed(e.to_string()))?;
     record.validate(default_type)
 }
@@ -45,9 +50,15 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 continue;
             };
             if slot.is_some() {
-                return Err(serde::de::Error::custom(format!("duplicate field `{name}`")));
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate field `{name}`"
+                )));
             }
-            *slot = if is_numeric(name) { map.next_value_seed(NumberSeed)? } else { map.next_value_seed(AnySeed)? };
+            *slot = if is_numeric(name) {
+                map.next_value_seed(NumberSeed)?
+            } else {
+                map.next_value_seed(AnySeed)?
+            };
         }
         Ok(record)
     }
@@ -55,7 +66,16 @@ impl<'de> Visitor<'de> for RecordVisitor {
 
 /// Fields whose JSON numbers must keep their literal text (exact decimals, big integers).
 fn is_numeric(name: &str) -> bool {
-    matches!(name, "qty" | "price" | "amount" | "prev_close" | "lot_size" | "shares_outstanding" | "adv_shares")
+    matches!(
+        name,
+        "qty"
+            | "price"
+            | "amount"
+            | "prev_close"
+            | "lot_size"
+            | "shares_outstanding"
+            | "adv_shares"
+    )
 }
 
 /// An object key, borrowed unless it contained escapes.
@@ -125,7 +145,9 @@ impl<'de> Visitor<'de> for AnySeed {
         Ok(Some(Field::Int(v)))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(i64::try_from(v).map_or(Field::Other("number too large"), Field::Int)))
+        Ok(Some(
+            i64::try_from(v).map_or(Field::Other("number too large"), Field::Int),
+        ))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Some(Field::Float(v)))
@@ -159,7 +181,8 @@ impl<'de> DeserializeSeed<'de> for NumberSeed {
             Some(b'"') => {
                 let inner = &text[1..text.len() - 1];
                 if inner.contains('\\') {
-                    let owned: String = serde_json::from_str(text).map_err(serde::de::Error::custom)?;
+                    let owned: String =
+                        serde_json::from_str(text).map_err(serde::de::Error::custom)?;
                     Some(Field::Text(Cow::Owned(owned)))
                 } else {
                     Some(Field::Text(Cow::Borrowed(inner)))
@@ -212,14 +235,25 @@ mod tests {
     #[test]
     fn duplicate_fields_escaped_keys_and_nested_values() {
         let dup = br#"{"type":"trade","type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":1}"#;
-        assert_eq!(decode_json_line(dup, None).unwrap_err().reason.code(), "malformed");
+        assert_eq!(
+            decode_json_line(dup, None).unwrap_err().reason.code(),
+            "malformed"
+        );
         let escaped_key = br#"{"typ\u0065":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":"1.50"}"#;
-        let EventBody::Trade(t) = decode_json_line(escaped_key, None).unwrap().body else { panic!("not a trade") };
+        let EventBody::Trade(t) = decode_json_line(escaped_key, None).unwrap().body else {
+            panic!("not a trade")
+        };
         assert_eq!(t.price.to_string(), "1.5");
         let nested = br#"{"type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":["1"],"qty":1,"price":1}"#;
-        assert_eq!(decode_json_line(nested, None).unwrap_err().reason.label(), "bad_field:symbol");
+        assert_eq!(
+            decode_json_line(nested, None).unwrap_err().reason.label(),
+            "bad_field:symbol"
+        );
         let trailing = br#"{"type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":1} x"#;
-        assert_eq!(decode_json_line(trailing, None).unwrap_err().reason.code(), "malformed");
+        assert_eq!(
+            decode_json_line(trailing, None).unwrap_err().reason.code(),
+            "malformed"
+        );
     }
 
     proptest! {

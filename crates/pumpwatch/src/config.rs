@@ -13,13 +13,17 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 pub fn load(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
     let (text, origin) = match path {
         Some(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?,
             path.display().to_string(),
         ),
         None => (DEFAULT_TOML.to_string(), "config/default.toml".to_string()),
     };
-    let config: EngineConfig = toml::from_str(&text).with_context(|| format!("invalid config {origin}"))?;
-    config.validate().with_context(|| format!("invalid config {origin}"))?;
+    let config: EngineConfig =
+        toml::from_str(&text).with_context(|| format!("invalid config {origin}"))?;
+    config
+        .validate()
+        .with_context(|| format!("invalid config {origin}"))?;
     Ok(config)
 }
 

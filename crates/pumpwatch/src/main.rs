@@ -34,7 +34,10 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PUMPWATCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PUMPWATCH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -49,7 +52,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line a scheduler can log: the error and its causes.
-            eprintln!("pumpwatch: error: {}", format!("{err:#}").replace('\n', " "));
+            eprintln!(
+                "pumpwatch: error: {}",
+                format!("{err:#}").replace('\n', " ")
+            );
             ExitCode::from(2)
         }
     }

@@ -37,7 +37,12 @@ pub struct ReplayArgs {
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = crate::config::load(args.config.as_deref())?;
     let engine = Engine::new(config)?;
-    drive(&args.input, &args.quarantine, args.no_progress, Some(engine))
+    drive(
+        &args.input,
+        &args.quarantine,
+        args.no_progress,
+        Some(engine),
+    )
 }
 
 #[derive(Debug, Args)]
@@ -59,7 +64,12 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
 }
 
 /// Pulls every record of `input`; valid events go through the engine when there is one.
-fn drive(input: &std::path::Path, quarantine_path: &std::path::Path, no_progress: bool, mut engine: Option<Engine>) -> anyhow::Result<()> {
+fn drive(
+    input: &std::path::Path,
+    quarantine_path: &std::path::Path,
+    no_progress: bool,
+    mut engine: Option<Engine>,
+) -> anyhow::Result<()> {
     let mut source = pumpwatch_replay::open(input)?;
     for ignored in &source.info().ignored {
         tracing::info!(file = %ignored.display(), "ignoring a file that is not a per-type event file");
@@ -84,7 +94,10 @@ fn drive(input: &std::path::Path, quarantine_path: &std::path::Path, no_progress
                     }
                 }
                 Record::Invalid(invalid) => {
-                    *counts.invalid_by_label.entry(invalid.reason.reason.label()).or_default() += 1;
+                    *counts
+                        .invalid_by_label
+                        .entry(invalid.reason.reason.label())
+                        .or_default() += 1;
                     quarantine.write(&invalid)?;
                 }
             }
@@ -101,7 +114,9 @@ fn drive(input: &std::path::Path, quarantine_path: &std::path::Path, no_progress
         engine.step(Input::Flush, &mut outputs);
     }
     emit(&mut outputs, &mut alerts_out, &mut quarantine, &mut counts)?;
-    alerts_out.flush().context("cannot write alerts to standard output")?;
+    alerts_out
+        .flush()
+        .context("cannot write alerts to standard output")?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -110,16 +125,25 @@ fn drive(input: &std::path::Path, quarantine_path: &std::path::Path, no_progress
         counts.quarantine_path = Some(quarantine_path.display().to_string());
     }
     let stats = engine.as_ref().map(Engine::stats);
-    eprint!("{}", summary::render(&counts, stats.as_ref(), started.elapsed()));
+    eprint!(
+        "{}",
+        summary::render(&counts, stats.as_ref(), started.elapsed())
+    );
     Ok(())
 }
 
 /// Writes alerts in the order they fired; late events go to the quarantine with their reason.
-fn emit(outputs: &mut Vec<Output>, alerts: &mut impl Write, quarantine: &mut QuarantineWriter, counts: &mut RunCounts) -> anyhow::Result<()> {
+fn emit(
+    outputs: &mut Vec<Output>,
+    alerts: &mut impl Write,
+    quarantine: &mut QuarantineWriter,
+    counts: &mut RunCounts,
+) -> anyhow::Result<()> {
     for output in outputs.drain(..) {
         match output {
             Output::Alert(alert) => {
-                writeln!(alerts, "{}", alert.to_json_line()).context("cannot write alerts to standard output")?;
+                writeln!(alerts, "{}", alert.to_json_line())
+                    .context("cannot write alerts to standard output")?;
             }
             Output::Late { event, reason } => {
                 *counts.invalid_by_label.entry(reason.label()).or_default() += 1;
@@ -173,8 +197,16 @@ pub fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let mut quarantine = QuarantineWriter::new(&args.quarantine);
-    let summary = pumpwatch_replay::write_per_type(source.as_mut(), &args.out, format, Some(&mut quarantine))?;
+    let summary = pumpwatch_replay::write_per_type(
+        source.as_mut(),
+        &args.out,
+        format,
+        Some(&mut quarantine),
+    )?;
     let quarantined = quarantine.finish()?;
-    eprintln!("converted in {:.2} s: {summary:?}; {quarantined} invalid records quarantined", started.elapsed().as_secs_f64());
+    eprintln!(
+        "converted in {:.2} s: {summary:?}; {quarantined} invalid records quarantined",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -33,18 +33,36 @@ pub fn render(counts: &RunCounts, stats: Option<&EngineStats>, wall: Duration) -
     let mut s = String::new();
     let secs = wall.as_secs_f64().max(1e-9);
     let records = counts.read_total() + counts.invalid_total();
-    let _ = writeln!(s, "pumpwatch {} summary", if stats.is_some() { "replay" } else { "check" });
+    let _ = writeln!(
+        s,
+        "pumpwatch {} summary",
+        if stats.is_some() { "replay" } else { "check" }
+    );
     let by_type: Vec<String> = EventType::ALL
         .iter()
         .filter(|t| counts.read_by_type[t.index()] > 0)
         .map(|t| format!("{} {}", t.as_str(), counts.read_by_type[t.index()]))
         .collect();
-    let _ = writeln!(s, "  events read    {} ({})", counts.read_total(), by_type.join(", "));
+    let _ = writeln!(
+        s,
+        "  events read    {} ({})",
+        counts.read_total(),
+        by_type.join(", ")
+    );
     if counts.invalid_total() == 0 {
         let _ = writeln!(s, "  invalid        0");
     } else {
-        let reasons: Vec<String> = counts.invalid_by_label.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(s, "  invalid        {} ({})", counts.invalid_total(), reasons.join(", "));
+        let reasons: Vec<String> = counts
+            .invalid_by_label
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  invalid        {} ({})",
+            counts.invalid_total(),
+            reasons.join(", ")
+        );
     }
     if let Some(path) = &counts.quarantine_path {
         let _ = writeln!(s, "  quarantined    {} → {path}", counts.quarantined);
@@ -52,13 +70,31 @@ pub fn render(counts: &RunCounts, stats: Option<&EngineStats>, wall: Duration) -
     if let Some(stats) = stats {
         engine_lines(&mut s, stats);
     }
-    let _ = writeln!(s, "  wall time      {:.3} s, {:.0} events/s", secs, records as f64 / secs);
+    let _ = writeln!(
+        s,
+        "  wall time      {:.3} s, {:.0} events/s",
+        secs,
+        records as f64 / secs
+    );
     s
 }
 
 fn engine_lines(s: &mut String, stats: &EngineStats) {
-    let rules: Vec<String> = stats.alerts_by_rule.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let _ = writeln!(s, "  alerts         {}{}", stats.alerts_total(), if rules.is_empty() { String::new() } else { format!(" ({})", rules.join(", ")) });
+    let rules: Vec<String> = stats
+        .alerts_by_rule
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "  alerts         {}{}",
+        stats.alerts_total(),
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", rules.join(", "))
+        }
+    );
     let _ = writeln!(
         s,
         "  state          {} accounts, {} symbols, reorder depth max {}{}",

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn pumpwatch(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pumpwatch")).args(args).current_dir(cwd).output().expect("run pumpwatch")
+    Command::new(env!("CARGO_BIN_EXE_pumpwatch"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run pumpwatch")
 }
 
 fn fixtures() -> PathBuf {
@@ -14,7 +18,11 @@ fn fixtures() -> PathBuf {
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "pumpwatch failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "pumpwatch failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
@@ -47,19 +55,38 @@ fn replay_prints_the_golden_alerts_and_a_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = fixtures().join("scenarios/full_liquidation_thin_buy.ndjson");
     let output = pumpwatch(&["replay", scenario.to_str().unwrap()], tmp.path());
-    let expected = std::fs::read_to_string(fixtures().join("scenarios/full_liquidation_thin_buy.expected.ndjson")).unwrap();
+    let expected = std::fs::read_to_string(
+        fixtures().join("scenarios/full_liquidation_thin_buy.expected.ndjson"),
+    )
+    .unwrap();
     assert_eq!(stdout(&output), expected);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for needle in ["events read", "order 5", "invalid        0", "ato_liquidation_thin_buy 1", "events/s"] {
-        assert!(stderr.contains(needle), "summary lacks {needle:?}:\n{stderr}");
+    for needle in [
+        "events read",
+        "order 5",
+        "invalid        0",
+        "ato_liquidation_thin_buy 1",
+        "events/s",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "summary lacks {needle:?}:\n{stderr}"
+        );
     }
-    assert!(!tmp.path().join("pumpwatch-quarantine.ndjson").exists(), "a clean run writes no quarantine file");
+    assert!(
+        !tmp.path().join("pumpwatch-quarantine.ndjson").exists(),
+        "a clean run writes no quarantine file"
+    );
 }
 
 #[test]
 fn per_type_files_give_the_same_alerts_as_one_merged_file() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["full_liquidation_thin_buy", "margin_funded_thin_buy", "stolen_session_partial_liquidation"] {
+    for name in [
+        "full_liquidation_thin_buy",
+        "margin_funded_thin_buy",
+        "stolen_session_partial_liquidation",
+    ] {
         let mixed = fixtures().join(format!("scenarios/{name}.ndjson"));
         let dir = tmp.path().join(name);
         std::fs::create_dir(&dir).unwrap();
@@ -67,14 +94,19 @@ fn per_type_files_give_the_same_alerts_as_one_merged_file() {
         let merged = stdout(&pumpwatch(&["replay", mixed.to_str().unwrap()], tmp.path()));
         let per_type = stdout(&pumpwatch(&["replay", dir.to_str().unwrap()], tmp.path()));
         assert!(!merged.is_empty(), "{name} must fire");
-        assert_eq!(per_type, merged, "{name}: per-type directory differs from the merged file");
+        assert_eq!(
+            per_type, merged,
+            "{name}: per-type directory differs from the merged file"
+        );
     }
 }
 
 #[test]
 fn invalid_lines_are_counted_and_quarantined_and_the_rest_still_fires() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut text = std::fs::read_to_string(fixtures().join("scenarios/full_liquidation_thin_buy.ndjson")).unwrap();
+    let mut text =
+        std::fs::read_to_string(fixtures().join("scenarios/full_liquidation_thin_buy.ndjson"))
+            .unwrap();
     text.push_str("{not json\n");
     text.push_str(r#"{"type":"order","ts":"2025-03-17T15:00:00+09:00","account_id":"A1","symbol":"7992","side":"buy","qty":1,"price":1}"#);
     text.push('\n');
@@ -85,15 +117,39 @@ fn invalid_lines_are_counted_and_quarantined_and_the_rest_still_fires() {
     text.push('\n');
     let input = tmp.path().join("day.ndjson");
     std::fs::write(&input, text).unwrap();
-    let output = pumpwatch(&["replay", input.to_str().unwrap(), "--quarantine", "q.ndjson"], tmp.path());
-    assert_eq!(stdout(&output).lines().count(), 1, "the takeover still fires");
+    let output = pumpwatch(
+        &[
+            "replay",
+            input.to_str().unwrap(),
+            "--quarantine",
+            "q.ndjson",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        stdout(&output).lines().count(),
+        1,
+        "the takeover still fires"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for needle in ["invalid        4", "malformed 1", "missing_field:order_id 1", "unknown_type 1", "late 1"] {
-        assert!(stderr.contains(needle), "summary lacks {needle:?}:\n{stderr}");
+    for needle in [
+        "invalid        4",
+        "malformed 1",
+        "missing_field:order_id 1",
+        "unknown_type 1",
+        "late 1",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "summary lacks {needle:?}:\n{stderr}"
+        );
     }
     let quarantine = std::fs::read_to_string(tmp.path().join("q.ndjson")).unwrap();
     assert_eq!(quarantine.lines().count(), 4);
-    assert!(quarantine.contains("{not json"), "the original line is kept");
+    assert!(
+        quarantine.contains("{not json"),
+        "the original line is kept"
+    );
 }
 
 #[test]
@@ -105,9 +161,21 @@ fn an_unreadable_input_fails_with_one_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no/such/day.ndjson"), "{stderr}");
     let bad_config = tmp.path().join("bad.toml");
-    std::fs::write(&bad_config, "[rules.ato_liquidation_thin_buy]\nwindow_sec = 5\n").unwrap();
+    std::fs::write(
+        &bad_config,
+        "[rules.ato_liquidation_thin_buy]\nwindow_sec = 5\n",
+    )
+    .unwrap();
     let scenario = fixtures().join("scenarios/sell_all_keep_cash.ndjson");
-    let output = pumpwatch(&["replay", scenario.to_str().unwrap(), "--config", bad_config.to_str().unwrap()], tmp.path());
+    let output = pumpwatch(
+        &[
+            "replay",
+            scenario.to_str().unwrap(),
+            "--config",
+            bad_config.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("window_sec"));
 }
@@ -118,21 +186,51 @@ fn the_committed_sample_day_replays_deterministically() {
     let day = fixtures().join("sample-day");
     let first = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
     let second = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
-    assert!(first.lines().count() >= 3, "the sample day holds several takeovers");
-    assert_eq!(first, second, "the same input twice gives byte-identical alerts");
+    assert!(
+        first.lines().count() >= 3,
+        "the sample day holds several takeovers"
+    );
+    assert_eq!(
+        first, second,
+        "the same input twice gives byte-identical alerts"
+    );
 }
 
 #[test]
 fn simulate_replay_eval_reaches_the_quality_bar() {
     let tmp = tempfile::tempdir().unwrap();
     let day = tmp.path().join("day");
-    let out = pumpwatch(&["simulate", "--seed", "11", "--accounts", "6000", "--symbols", "300", "--out", day.to_str().unwrap()], tmp.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pumpwatch(
+        &[
+            "simulate",
+            "--seed",
+            "11",
+            "--accounts",
+            "6000",
+            "--symbols",
+            "300",
+            "--out",
+            day.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let alerts = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
     let alerts_path = tmp.path().join("alerts.ndjson");
     std::fs::write(&alerts_path, alerts).unwrap();
     let report = stdout(&pumpwatch(
-        &["eval", "--alerts", alerts_path.to_str().unwrap(), "--labels", day.join("labels.json").to_str().unwrap(), "--json"],
+        &[
+            "eval",
+            "--alerts",
+            alerts_path.to_str().unwrap(),
+            "--labels",
+            day.join("labels.json").to_str().unwrap(),
+            "--json",
+        ],
         tmp.path(),
     ));
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
