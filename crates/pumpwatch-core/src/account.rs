@@ -363,18 +363,16 @@ impl Accounts {
 
     /// The account's state, created if new, marked active at `now`.
     pub fn touch(&mut self, id: &Id, now_nanos: i64) -> &mut AccountState {
-        if !self.map.contains_key(id.as_str()) {
-            if self.map.len() >= self.limit {
-                self.evict_least_recent();
-            }
-            self.map
-                .insert(id.clone(), AccountState::new(id.clone(), self.orders_max));
+        // Evicting needs the whole map, so it happens before the one lookup that follows.
+        if self.map.len() >= self.limit && !self.map.contains_key(id.as_str()) {
+            self.evict_least_recent();
         }
-        // The entry was just ensured; `expect` documents that invariant.
+        let orders_max = self.orders_max;
+        // Ids of up to 24 bytes are inline: cloning the key allocates nothing.
         let state = self
             .map
-            .get_mut(id.as_str())
-            .expect("account present after insert");
+            .entry(id.clone())
+            .or_insert_with(|| AccountState::new(id.clone(), orders_max));
         state.last_active_nanos = state.last_active_nanos.max(now_nanos);
         state
     }

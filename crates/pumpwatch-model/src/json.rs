@@ -23,8 +23,12 @@ pub fn decode_json_line(
     let malformed = |why: String| InvalidEvent::new(InvalidReason::Malformed(why), default_type);
     let text = std::str::from_utf8(line).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let record = deserializer
-        .deserialize_map(RecordVisitor)
+    // The field bag is large (one slot per contract field): fill it in place, never move it.
+    let mut record = RawRecord::default();
+    deserializer
+        .deserialize_map(RecordVisitor {
+            record: &mut record,
+        })
         .map_err(|e| malformed(e.to_string()))?;
     deserializer.end().map_err(|e| malformed(e.to_string()))?;
     record.validate(default_type)
@@ -32,17 +36,19 @@ pub fn decode_json_line(
 
 /// Fills a [`RawRecord`] straight from the JSON object, key by key: no intermediate struct,
 /// strings without escapes borrowed from the line. Keys the contract does not name are skipped.
-struct RecordVisitor;
+struct RecordVisitor<'r, 'de> {
+    record: &'r mut RawRecord<'de>,
+}
 
-impl<'de> Visitor<'de> for RecordVisitor {
-    type Value = RawRecord<'de>;
+impl<'de> Visitor<'de> for RecordVisitor<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord<'de>, A::Error> {
-        let mut record = RawRecord::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let record = self.record;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let name = key.as_str();
             let Some(slot) = record.slot_mut(name) else {
@@ -60,7 +66,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 map.next_value_seed(AnySeed)?
             };
         }
-        Ok(record)
+        Ok(())
     }
 }
 

@@ -147,7 +147,7 @@ impl<'a> RawRecord<'a> {
 
     /// Applies the contract. `default_type` is the type implied by the carrier (a per-type
     /// file), used when the record has no `type` field; a `type` field that disagrees wins.
-    pub fn validate(self, default_type: Option<EventType>) -> Result<Event, InvalidEvent> {
+    pub fn validate(&self, default_type: Option<EventType>) -> Result<Event, InvalidEvent> {
         let event_type = match &self.r#type {
             Some(field) => {
                 let text = text(field, "type").map_err(|r| InvalidEvent::new(r, default_type))?;
@@ -164,7 +164,7 @@ impl<'a> RawRecord<'a> {
             .map_err(|reason| InvalidEvent::new(reason, Some(event_type)))
     }
 
-    fn validate_as(self, event_type: EventType) -> Result<Event, InvalidReason> {
+    fn validate_as(&self, event_type: EventType) -> Result<Event, InvalidReason> {
         let ts = timestamp(required(&self.ts, "ts")?)?;
         let body = match event_type {
             EventType::Instrument => EventBody::Instrument(Box::new(Instrument {
