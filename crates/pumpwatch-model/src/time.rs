@@ -56,14 +56,6 @@ impl Timestamp {
         }
     }
 
-    /// This instant moved by a signed number of nanoseconds, saturating at the ends of time.
-    pub fn plus_nanos(self, nanos: i64) -> Self {
-        Timestamp {
-            utc_nanos: self.utc_nanos.saturating_add(nanos),
-            ..self
-        }
-    }
-
     /// Parses RFC 3339 with a mandatory offset and up to nanosecond precision.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
         parse_fast(text.as_bytes())

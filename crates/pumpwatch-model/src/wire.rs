@@ -5,7 +5,7 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::decimal::{exact_f64, Decimal};
+use crate::decimal::Decimal;
 use crate::event::{Event, EventBody};
 
 struct Num(Decimal);
@@ -107,11 +107,6 @@ impl Event {
         // Serializing plain strings, integers and finite floats into a String cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
-}
-
-/// Whether a decimal is written as a JSON number (true) or a string (false).
-pub fn decimal_is_json_number(value: Decimal) -> bool {
-    exact_f64(value).is_some()
 }
 
 #[cfg(test)]
