@@ -29,8 +29,8 @@ pub enum EventBody {
     Position(Position),
     Cash(Cash),
     Auth(Box<Auth>),
-    Order(Order),
-    Execution(Execution),
+    Order(Box<Order>),
+    Execution(Box<Execution>),
     Trade(Trade),
 }
 

@@ -253,7 +253,7 @@ impl<'a> RawRecord<'a> {
                     (None, true) => return Err(InvalidReason::MissingField("price")),
                     (None, false) => None,
                 };
-                EventBody::Order(Order {
+                EventBody::Order(Box::new(Order {
                     order_id: id(required(&self.order_id, "order_id")?, "order_id")?,
                     account_id: id(required(&self.account_id, "account_id")?, "account_id")?,
                     symbol: id(required(&self.symbol, "symbol")?, "symbol")?,
@@ -266,9 +266,9 @@ impl<'a> RawRecord<'a> {
                     channel: opt_id(&self.channel, "channel")?,
                     session_id: opt_id(&self.session_id, "session_id")?,
                     ip: opt_id(&self.ip, "ip")?,
-                })
+                }))
             }
-            EventType::Execution => EventBody::Execution(Execution {
+            EventType::Execution => EventBody::Execution(Box::new(Execution {
                 exec_id: id(required(&self.exec_id, "exec_id")?, "exec_id")?,
                 order_id: id(required(&self.order_id, "order_id")?, "order_id")?,
                 account_id: id(required(&self.account_id, "account_id")?, "account_id")?,
@@ -281,7 +281,7 @@ impl<'a> RawRecord<'a> {
                     &self.counterparty_account_id,
                     "counterparty_account_id",
                 )?,
-            }),
+            })),
             EventType::Trade => EventBody::Trade(Trade {
                 symbol: id(required(&self.symbol, "symbol")?, "symbol")?,
                 qty: positive_int(required(&self.qty, "qty")?, "qty")?,
