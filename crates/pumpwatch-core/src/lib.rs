@@ -16,6 +16,7 @@ pub mod intern;
 pub mod market;
 pub mod reorder;
 pub mod stats;
+pub mod value_sum;
 pub mod window;
 
 pub use config::{ConfigError, EngineConfig};

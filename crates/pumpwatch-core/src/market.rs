@@ -7,6 +7,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::FxHashSet;
 
 use crate::intern::Interner;
+use crate::value_sum::ValueSum;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// Granularity of the intraday cumulative-volume curve used for learned baselines.
@@ -60,7 +61,7 @@ pub struct SymbolState {
     /// Local day number (days since epoch at the event's offset) the day counters belong to.
     day: i64,
     pub day_volume: u64,
-    day_value: Decimal,
+    day_value: ValueSum,
     day_first_trade_nanos: Option<i64>,
     /// (bucket start, cumulative volume at the end of that bucket), one entry per active bucket.
     cumulative: Vec<(i64, u64)>,
@@ -82,7 +83,7 @@ impl SymbolState {
             last_price: None,
             day: i64::MIN,
             day_volume: 0,
-            day_value: Decimal::ZERO,
+            day_value: ValueSum::default(),
             day_first_trade_nanos: None,
             cumulative: Vec::new(),
             prior_days: 0,
@@ -98,7 +99,7 @@ impl SymbolState {
     }
 
     pub fn vwap(&self) -> Option<Decimal> {
-        (self.day_volume > 0).then(|| self.day_value / Decimal::from(self.day_volume))
+        self.day_value.divided_by(self.day_volume)
     }
 
     /// Last price against the previous close, as a fraction (+0.25 = up 25%).
@@ -124,7 +125,7 @@ impl SymbolState {
         }
         self.day = day;
         self.day_volume = 0;
-        self.day_value = Decimal::ZERO;
+        self.day_value = ValueSum::default();
         self.day_first_trade_nanos = None;
         self.cumulative.clear();
         self.buyers.clear();
@@ -133,7 +134,7 @@ impl SymbolState {
     fn add_volume(&mut self, ts: Timestamp, qty: u64, price: Decimal) {
         self.roll_day(local_day(ts));
         self.day_volume += qty;
-        self.day_value += price * Decimal::from(qty);
+        self.day_value.add(price, qty);
         self.day_first_trade_nanos.get_or_insert(ts.utc_nanos);
         let bucket = ts.utc_nanos.div_euclid(BUCKET_SECS * NANOS_PER_SEC);
         match self.cumulative.last_mut() {

@@ -1,0 +1,80 @@
+//! An exact running sum of `price × qty` (a day's traded value) that costs integer adds.
+
+use pumpwatch_model::Decimal;
+
+/// Digits after the point the integer part of the sum keeps. Prices with more decimals (or a
+/// sum past `i128`) go to the `Decimal` remainder, so the sum stays exact either way.
+const SCALE: u32 = 6;
+const POW10: [i128; SCALE as usize + 1] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
+/// `Σ price × qty`, exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ValueSum {
+    /// The sum in units of 10^-SCALE.
+    units: i128,
+    /// What could not be held in `units`.
+    rest: Decimal,
+}
+
+impl ValueSum {
+    pub fn add(&mut self, price: Decimal, qty: u64) {
+        let scale = price.scale();
+        if scale <= SCALE {
+            let sum = i128::from(price.mantissa())
+                .checked_mul(POW10[scale as usize])
+                .and_then(|m| m.checked_mul(i128::from(qty)))
+                .and_then(|v| self.units.checked_add(v));
+            if let Some(sum) = sum {
+                self.units = sum;
+                return;
+            }
+        }
+        self.rest += price * Decimal::from(qty);
+    }
+
+    /// The sum divided by `divisor` (a VWAP), `None` when it cannot be represented.
+    pub fn divided_by(&self, divisor: u64) -> Option<Decimal> {
+        if divisor == 0 {
+            return None;
+        }
+        let whole = Decimal::try_from_i128_with_scale(self.units, SCALE).ok()?;
+        whole
+            .checked_add(self.rest)?
+            .checked_div(Decimal::from(divisor))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn mixes_integer_and_fractional_prices_exactly() {
+        let mut sum = ValueSum::default();
+        sum.add(Decimal::from_str("112.5").unwrap(), 300);
+        sum.add(Decimal::from(438), 100);
+        sum.add(Decimal::from_str("0.0000001").unwrap(), 10); // more decimals than SCALE
+        assert_eq!(
+            sum.divided_by(1).unwrap(),
+            Decimal::from_str("77550.000001").unwrap()
+        );
+        assert_eq!(ValueSum::default().divided_by(0), None);
+    }
+
+    proptest! {
+        /// The fast sum equals the plain `Decimal` sum for any prices the contract allows.
+        #[test]
+        fn equals_the_decimal_sum(prints in proptest::collection::vec((1u64..10_000_000_000, 0u32..9, 1u64..100_000_000), 1..50)) {
+            let mut fast = ValueSum::default();
+            let mut slow = Decimal::ZERO;
+            for (mantissa, scale, qty) in prints {
+                let price = Decimal::new(mantissa as i64, scale);
+                fast.add(price, qty);
+                slow += price * Decimal::from(qty);
+            }
+            prop_assert_eq!(fast.divided_by(1).unwrap(), slow);
+        }
+    }
+}
