@@ -6,8 +6,9 @@ use std::hash::{Hash, Hasher};
 use pumpwatch_model::{
     Auth, AuthAction, Decimal, Id, Order, OrderAction, OrderType, Side, Timestamp,
 };
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHasher;
 
+use crate::intern::IdMap;
 use crate::market::local_day;
 use crate::window::TimeWindow;
 
@@ -96,6 +97,8 @@ pub struct AccountState {
     pub last_alert_nanos: Option<i64>,
     pub last_active_nanos: i64,
     pub holdings_dropped: u64,
+    /// A number for per-symbol distinct-buyer sets, unique among the accounts seen.
+    pub number: u32,
 }
 
 fn fingerprint(text: &str) -> u64 {
@@ -132,6 +135,7 @@ impl AccountState {
             last_alert_nanos: None,
             last_active_nanos: i64::MIN,
             holdings_dropped: 0,
+            number: 0,
         }
     }
 
@@ -328,11 +332,15 @@ impl AccountState {
 }
 
 /// All accounts, bounded: past `accounts_max` the least recently active are evicted.
+///
+/// States live in a slab indexed through an [`IdMap`]; a slot freed by eviction is reused.
 #[derive(Debug)]
 pub struct Accounts {
-    map: FxHashMap<Id, AccountState>,
-    /// A dense number per account for per-symbol distinct-buyer sets (never reused).
-    numbers: FxHashMap<Id, u32>,
+    index: IdMap,
+    slots: Vec<Option<AccountState>>,
+    free: Vec<u32>,
+    /// The next account number for per-symbol distinct-buyer sets (never reused).
+    next_number: u32,
     limit: usize,
     orders_max: usize,
     pub evicted: u64,
@@ -341,8 +349,10 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(limit: usize, orders_max: usize) -> Self {
         Accounts {
-            map: FxHashMap::default(),
-            numbers: FxHashMap::default(),
+            index: IdMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            next_number: 0,
             limit,
             orders_max,
             evicted: 0,
@@ -350,53 +360,77 @@ impl Accounts {
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.index.is_empty()
     }
 
     pub fn get(&self, id: &str) -> Option<&AccountState> {
-        self.map.get(id)
+        let slot = self.index.get(id)?;
+        self.slots[slot as usize].as_ref()
     }
 
     /// The account's state, created if new, marked active at `now`.
     pub fn touch(&mut self, id: &Id, now_nanos: i64) -> &mut AccountState {
-        // Evicting needs the whole map, so it happens before the one lookup that follows.
-        if self.map.len() >= self.limit && !self.map.contains_key(id.as_str()) {
-            self.evict_least_recent();
-        }
-        let orders_max = self.orders_max;
-        // Ids of up to 24 bytes are inline: cloning the key allocates nothing.
-        let state = self
-            .map
-            .entry(id.clone())
-            .or_insert_with(|| AccountState::new(id.clone(), orders_max));
+        let slot = match self.index.get(id) {
+            Some(slot) => slot,
+            None => self.create(id),
+        };
+        let state = self.slots[slot as usize]
+            .as_mut()
+            .expect("an indexed slot holds an account");
         state.last_active_nanos = state.last_active_nanos.max(now_nanos);
         state
     }
 
-    /// A stable small number for an account id (for distinct-count sets).
-    pub fn number(&mut self, id: &Id) -> u32 {
-        let next = self.numbers.len() as u32;
-        *self.numbers.entry(id.clone()).or_insert(next)
+    fn create(&mut self, id: &Id) -> u32 {
+        if self.index.len() >= self.limit {
+            self.evict_least_recent();
+        }
+        let mut state = AccountState::new(id.clone(), self.orders_max);
+        state.number = self.next_number;
+        self.next_number = self.next_number.wrapping_add(1);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(state);
+                slot
+            }
+            None => {
+                self.slots.push(Some(state));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(id, slot);
+        slot
     }
 
     /// Drops the least recently active tenth of the accounts (ties by id, so it is
     /// deterministic), amortising the O(n) selection over many insertions.
     fn evict_least_recent(&mut self) {
         let count = (self.limit / 10).max(1);
-        let mut by_age: Vec<(i64, Id)> = self
-            .map
+        let mut by_age: Vec<(i64, &str, u32)> = self
+            .slots
             .iter()
-            .map(|(id, s)| (s.last_active_nanos, id.clone()))
+            .enumerate()
+            .filter_map(|(slot, s)| {
+                s.as_ref()
+                    .map(|s| (s.last_active_nanos, s.id.as_str(), slot as u32))
+            })
             .collect();
         by_age.sort_unstable();
-        for (_, id) in by_age.into_iter().take(count) {
-            self.map.remove(id.as_str());
-            self.numbers.remove(id.as_str());
-            self.evicted += 1;
+        let victims: Vec<u32> = by_age
+            .into_iter()
+            .take(count)
+            .map(|(_, _, slot)| slot)
+            .collect();
+        for slot in victims {
+            if let Some(state) = self.slots[slot as usize].take() {
+                self.index.remove(&state.id);
+                self.free.push(slot);
+                self.evicted += 1;
+            }
         }
     }
 }

@@ -161,8 +161,8 @@ impl Engine {
                     return;
                 };
                 let rule = &self.config.rules.ato_liquidation_thin_buy;
-                let buyer = (o.side == Side::Buy).then(|| self.accounts.number(&o.account_id));
                 let account = self.accounts.touch(&o.account_id, ts.utc_nanos);
+                let buyer = (o.side == Side::Buy).then_some(account.number);
                 account.evict_before(ts.utc_nanos - rule.window_secs as i64 * 1_000_000_000);
                 let Some(index) = account.apply_order(ts, o, h) else {
                     return;

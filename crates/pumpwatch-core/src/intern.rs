@@ -1,5 +1,8 @@
 //! Interning of account and symbol ids to dense integers, once at the edge of the engine, so
 //! the state behind them lives in flat vectors indexed by integer.
+//!
+//! Ids of up to 15 bytes (every symbol code and nearly every account id) are looked up by a
+//! packed `u128`: one multiply to hash and one compare to match, no string compare.
 
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
@@ -9,22 +12,76 @@ use rustc_hash::FxHashMap;
 /// depend on a handle's value, only on the id behind it.
 #[derive(Debug, Default)]
 pub struct Interner {
-    handles: FxHashMap<CompactString, u32>,
+    handles: IdMap,
     ids: Vec<CompactString>,
 }
 
-impl Interner {
+/// A hash map from ids to `u32`, keyed by the packed id when it is short enough.
+#[derive(Debug, Default)]
+pub struct IdMap {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<CompactString, u32>,
+}
+
+impl IdMap {
+    #[inline]
     pub fn get(&self, id: &str) -> Option<u32> {
-        self.handles.get(id).copied()
+        match packed_key(id) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+
+    pub fn insert(&mut self, id: &CompactString, value: u32) {
+        match packed_key(id) {
+            Some(key) => self.short.insert(key, value),
+            None => self.long.insert(id.clone(), value),
+        };
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<u32> {
+        match packed_key(id) {
+            Some(key) => self.short.remove(&key),
+            None => self.long.remove(id),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An id of at most 15 bytes packed with its length into one integer (distinct ids give
+/// distinct keys, as the length is part of the key); `None` for longer ids.
+#[inline]
+pub fn packed_key(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+impl Interner {
+    #[inline]
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.handles.get(id)
     }
 
     /// The handle of `id`, creating one if it is new.
     pub fn intern(&mut self, id: &CompactString) -> u32 {
-        if let Some(&handle) = self.handles.get(id.as_str()) {
+        if let Some(handle) = self.get(id) {
             return handle;
         }
         let handle = self.ids.len() as u32;
-        self.handles.insert(id.clone(), handle);
+        self.handles.insert(id, handle);
         self.ids.push(id.clone());
         handle
     }
@@ -48,6 +105,7 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn the_same_id_gets_the_same_handle() {
@@ -60,5 +118,38 @@ mod tests {
         assert_eq!(interner.get("B2"), Some(b));
         assert_eq!(interner.get("C3"), None);
         assert_eq!(interner.len(), 2);
+    }
+
+    #[test]
+    fn short_and_long_ids_and_trailing_nuls_stay_distinct() {
+        let mut interner = Interner::default();
+        let ids = [
+            "",
+            "\0",
+            "7992",
+            "7992\0",
+            "A0123456789012345",
+            "A012345678901234",
+        ];
+        let handles: Vec<u32> = ids
+            .iter()
+            .map(|id| interner.intern(&(*id).into()))
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(interner.get(id), Some(handles[i]), "{id:?}");
+            assert_eq!(interner.resolve(handles[i]), *id);
+        }
+        assert_eq!(interner.len(), ids.len());
+    }
+
+    proptest! {
+        /// Two ids share a handle exactly when they are equal.
+        #[test]
+        fn handles_are_equal_iff_ids_are(a in "[A-Z0-9\\x00]{0,20}", b in "[A-Z0-9\\x00]{0,20}") {
+            let mut interner = Interner::default();
+            let ha = interner.intern(&a.as_str().into());
+            let hb = interner.intern(&b.as_str().into());
+            prop_assert_eq!(ha == hb, a == b);
+        }
     }
 }
