@@ -10,6 +10,7 @@ pub mod decimal;
 pub mod event;
 pub mod invalid;
 pub mod json;
+mod json_scan;
 pub mod raw;
 pub mod time;
 pub mod wire;
