@@ -29,16 +29,25 @@ if [ ! -f "$WORK/parquet/orders.parquet" ]; then
     "$BIN" convert "$WORK/day" --out "$WORK/parquet" --format parquet --quarantine "$WORK/convert-quarantine.ndjson"
 fi
 
-# One measured run: the summary's events/s line, and peak RSS from /usr/bin/time.
+# One measurement: REPEAT runs (3 by default; the machine is shared, so one run can be an
+# outlier), each printing the summary's events/s; the line gives the median and the range,
+# and the peak RSS of the last run (from /usr/bin/time).
+REPEAT=${REPEAT:-3}
 measure() {
     local label=$1; shift
-    local log="$WORK/$label.log"
-    taskset -c "$CORE" /usr/bin/time -v "$BIN" "$@" --no-progress --quarantine "$WORK/$label.quarantine.ndjson" \
-        > "$WORK/$label.alerts.ndjson" 2> "$log"
-    local rate rss
-    rate=$(grep -E 'wall time' "$log" | sed -E 's/.*wall time +//')
+    local log="$WORK/$label.log" rates=()
+    for _ in $(seq "$REPEAT"); do
+        taskset -c "$CORE" /usr/bin/time -v "$BIN" "$@" --no-progress --quarantine "$WORK/$label.quarantine.ndjson" \
+            > "$WORK/$label.alerts.ndjson" 2> "$log"
+        rates+=("$(grep -E 'wall time' "$log" | sed -E 's/.*, ([0-9]+) events\/s.*/\1/')")
+    done
+    local rss sorted
     rss=$(grep -E 'Maximum resident set size' "$log" | awk '{print $6}')
-    printf '%-28s %s, peak RSS %.0f MiB\n' "$label" "$rate" "$(echo "$rss / 1024" | bc -l)"
+    sorted=$(printf '%s\n' "${rates[@]}" | sort -n)
+    printf '%-24s median %.2fM events/s (runs %s), peak RSS %.0f MiB\n' "$label" \
+        "$(echo "$sorted" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] / 1e6}')" \
+        "$(echo "$sorted" | awk '{printf "%s%.2fM", (NR>1?" ":""), $1/1e6}')" \
+        "$(echo "$rss / 1024" | bc -l)"
 }
 
 echo "input: $(grep -h 'events read' "$WORK"/*.log 2>/dev/null | head -1 || true)"
