@@ -12,24 +12,41 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use pumpwatch_model::{Event, Timestamp};
 
-/// The total order key of an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct OrderKey {
-    pub utc_nanos: i64,
-    pub type_rank: u8,
-    pub tie: u64,
-    pub arrival: u64,
-}
-
+/// An event waiting for the watermark, with its order key `(ts, type rank, tie, arrival)`.
+///
+/// The tie (a content hash) only matters between events of equal `ts` and type, so it is
+/// computed on the first comparison that needs it; every event in the straggler heap has it.
 #[derive(Debug)]
 struct Pending {
-    key: OrderKey,
+    utc_nanos: i64,
+    type_rank: u8,
+    tie: Option<u64>,
+    arrival: u64,
     event: Event,
+}
+
+impl Pending {
+    fn tie(&mut self) -> u64 {
+        match self.tie {
+            Some(tie) => tie,
+            None => *self.tie.insert(self.event.tie_key()),
+        }
+    }
+
+    fn time_and_type(&self) -> (i64, u8) {
+        (self.utc_nanos, self.type_rank)
+    }
+
+    /// The full key; only for events whose tie is computed (the heap's).
+    fn key(&self) -> (i64, u8, u64, u64) {
+        let tie = self.tie.expect("the tie of a straggler is computed");
+        (self.utc_nanos, self.type_rank, tie, self.arrival)
+    }
 }
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+        self.key() == other.key()
     }
 }
 impl Eq for Pending {}
@@ -40,7 +57,16 @@ impl PartialOrd for Pending {
 }
 impl Ord for Pending {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
+        self.key().cmp(&other.key())
+    }
+}
+
+/// Whether `a` goes before `b` (arrival breaks equal ties; it is unique).
+fn precedes(a: &mut Pending, b: &mut Pending) -> bool {
+    match a.time_and_type().cmp(&b.time_and_type()) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => (a.tie(), a.arrival) < (b.tie(), b.arrival),
     }
 }
 
@@ -111,17 +137,23 @@ impl ReorderBuffer {
                 behind_nanos: self.watermark_nanos - ts,
             };
         }
-        let key = OrderKey {
+        let mut pending = Pending {
             utc_nanos: ts,
             type_rank: event.event_type() as u8,
-            tie: event.tie_key(),
+            tie: None,
             arrival: self.arrivals,
+            event,
         };
         self.arrivals += 1;
-        let pending = Pending { key, event };
-        match self.in_order.back() {
-            Some(last) if last.key > key => self.stragglers.push(Reverse(pending)),
-            _ => self.in_order.push_back(pending),
+        let out_of_order = match self.in_order.back_mut() {
+            Some(last) => precedes(&mut pending, last),
+            None => false,
+        };
+        if out_of_order {
+            pending.tie();
+            self.stragglers.push(Reverse(pending));
+        } else {
+            self.in_order.push_back(pending);
         }
         self.depth_max = self.depth_max.max(self.len());
         if ts > self.max_seen_nanos {
@@ -139,21 +171,23 @@ impl ReorderBuffer {
     /// Pops the next event that may be processed: the smallest key, if its `ts` is below the
     /// watermark, or if the buffer is over capacity (then counted as forced).
     pub fn pop_ready(&mut self) -> Option<Event> {
-        let front = self.in_order.front().map(|p| p.key);
-        let straggler = self.stragglers.peek().map(|p| p.0.key);
-        let take_straggler = match (front, straggler) {
-            (Some(f), Some(s)) => s < f,
+        let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek_mut()) {
+            (Some(front), Some(mut straggler)) => precedes(&mut straggler.0, front),
             (None, Some(_)) => true,
             (_, None) => false,
         };
-        let next_key = if take_straggler { straggler } else { front }?;
-        if next_key.utc_nanos >= self.watermark_nanos {
+        let next_nanos = if take_straggler {
+            self.stragglers.peek().map(|p| p.0.utc_nanos)
+        } else {
+            self.in_order.front().map(|p| p.utc_nanos)
+        }?;
+        if next_nanos >= self.watermark_nanos {
             if self.len() <= self.capacity {
                 return None;
             }
             self.forced_releases += 1;
             // Events older than what was forced out can no longer be ordered: move the watermark.
-            self.advance_to(next_key.utc_nanos);
+            self.advance_to(next_nanos);
         }
         if take_straggler {
             self.stragglers.pop().map(|p| p.0.event)
