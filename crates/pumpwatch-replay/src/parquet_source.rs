@@ -43,10 +43,13 @@ enum Target {
     TsOffset,
 }
 
-/// A slice of the file decoded at once: `len` rows from file row `offset`; after it is read,
-/// `bytes_after` compressed bytes of the file have been consumed.
+/// A slice of the file decoded at once: `len` rows of row group `group`, from its row
+/// `offset_in_group` (file row `offset`); after it is read, `bytes_after` compressed bytes of
+/// the file have been consumed.
 #[derive(Clone, Copy, Debug)]
 struct Slice {
+    group: usize,
+    offset_in_group: usize,
     offset: usize,
     len: usize,
     bytes_after: u64,
@@ -70,6 +73,8 @@ pub struct ParquetSource {
     default_type: Option<EventType>,
     file: File,
     metadata: FileMetadataRef,
+    /// The metadata of a file holding only the row group being read (built once per group).
+    group_metadata: Option<(usize, FileMetadataRef)>,
     /// File column indices to decode, and where each goes.
     projection: Vec<usize>,
     targets: Vec<Target>,
@@ -175,7 +180,7 @@ impl ParquetSource {
         let mut slices = Vec::new();
         let mut offset = 0;
         let mut bytes_after = 0u64;
-        for group in &metadata.row_groups {
+        for (group_index, group) in metadata.row_groups.iter().enumerate() {
             let rows = group.num_rows();
             let group_bytes = group.compressed_size() as u64;
             let mut done = 0;
@@ -183,6 +188,8 @@ impl ParquetSource {
                 let len = batch_rows.min(rows - done);
                 done += len;
                 slices.push(Slice {
+                    group: group_index,
+                    offset_in_group: done - len,
                     offset: offset + done - len,
                     len,
                     bytes_after: bytes_after + group_bytes * done as u64 / rows as u64,
@@ -202,6 +209,7 @@ impl ParquetSource {
             default_type: file_info.default_type,
             file,
             metadata,
+            group_metadata: None,
             projection,
             targets,
             unsupported,
@@ -221,14 +229,32 @@ impl ParquetSource {
             return Ok(None);
         };
         self.next_slice += 1;
-        let (file, metadata, projection) = (&mut self.file, &self.metadata, &self.projection);
+        // The reader sees a file of this one row group: given the whole file and a slice,
+        // polars re-reads the dictionary pages of every earlier row group, which made a
+        // pyarrow-written day (dictionaries on every column) quadratic in the file's length.
+        let group_metadata = match &self.group_metadata {
+            Some((group, metadata)) if *group == slice.group => metadata.clone(),
+            _ => {
+                let whole = &self.metadata;
+                let row_group = whole.row_groups[slice.group].clone();
+                let metadata: FileMetadataRef = Arc::new(FileMetadata {
+                    num_rows: row_group.num_rows(),
+                    max_row_group_height: row_group.num_rows(),
+                    row_groups: vec![row_group],
+                    ..(**whole).clone()
+                });
+                self.group_metadata = Some((slice.group, metadata.clone()));
+                metadata
+            }
+        };
+        let (file, projection) = (&mut self.file, &self.projection);
         let df = guard(&self.path, || {
             let mut reader = ParquetReader::new(&mut *file)
                 .with_projection(Some(projection.clone()))
-                .with_slice(Some((slice.offset, slice.len)))
+                .with_slice(Some((slice.offset_in_group, slice.len)))
                 // One thread: the caller decides how to use the cores.
                 .read_parallel(ParallelStrategy::None);
-            reader.set_metadata(metadata.clone());
+            reader.set_metadata(group_metadata);
             reader.finish()
         })?;
         // The decoder's height, not the slice's: cells past the end would read as null anyway.

@@ -353,3 +353,56 @@ fn concatenated_gzip_members_are_one_stream() {
     fs::write(&path, bytes).unwrap();
     assert_eq!(read_events(&path), day_events());
 }
+
+/// A file of many row groups (as Spark, pyarrow or DuckDB write them) is read whole and in
+/// order, whatever the slice size: slices inside a group, across groups, one row at a time.
+#[test]
+fn parquet_with_many_row_groups_reads_every_row_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trades.parquet");
+    let rows = 1_000usize;
+    let base_ms = 1_742_184_302_000i64;
+    let ts = Int64Chunked::from_iter_values("ts".into(), (0..rows as i64).map(|i| base_ms + i))
+        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
+    let symbols: Vec<String> = (0..rows).map(|i| format!("{}", 1000 + i % 7)).collect();
+    let trade_ids: Vec<String> = (0..rows).map(|i| format!("T{i:06}")).collect();
+    let mut df = DataFrame::new(
+        rows,
+        vec![
+            ts.into_column(),
+            Column::new("symbol".into(), symbols),
+            Column::new("qty".into(), vec![100i64; rows]),
+            Column::new("price".into(), vec!["112.5"; rows]),
+            Column::new("trade_id".into(), trade_ids),
+        ],
+    )
+    .unwrap();
+    ParquetWriter::new(fs::File::create(&path).unwrap())
+        .with_row_group_size(Some(64))
+        .finish(&mut df)
+        .unwrap();
+    let groups = ParquetReader::new(fs::File::open(&path).unwrap())
+        .get_metadata()
+        .unwrap()
+        .row_groups
+        .len();
+    assert!(groups >= 10, "the file has {groups} row groups");
+    for batch_rows in [1, 10, 64, 100, 64 * 1024] {
+        let options = SourceOptions {
+            parquet_batch_rows: batch_rows,
+            ..SourceOptions::default()
+        };
+        let mut source = open_with(&path, &options).unwrap();
+        let records = drain(&mut *source, 37);
+        let events = events(&records);
+        assert_eq!(events.len(), rows, "slices of {batch_rows}");
+        for (i, read) in events.iter().enumerate() {
+            let expected = event(&format!(
+                r#"{{"type":"trade","ts":"{}","symbol":"{}","qty":100,"price":"112.5","trade_id":"T{i:06}"}}"#,
+                pumpwatch_model::Timestamp::from_utc_nanos((base_ms + i as i64) * 1_000_000),
+                1000 + i % 7,
+            ));
+            assert_eq!(read, &expected, "row {i}, slices of {batch_rows}");
+        }
+    }
+}
