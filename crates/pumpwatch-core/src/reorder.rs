@@ -61,6 +61,19 @@ impl Ord for Pending {
     }
 }
 
+/// Whether a straggler (its tie computed) goes before an in-order event. Read-only on the
+/// straggler: a mutable peek into the heap would sift it on every call.
+fn straggler_precedes(straggler: &Pending, front: &mut Pending) -> bool {
+    match straggler.time_and_type().cmp(&front.time_and_type()) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => {
+            let key = straggler.key();
+            (key.2, key.3) < (front.tie(), front.arrival)
+        }
+    }
+}
+
 /// Whether `a` goes before `b` (arrival breaks equal ties; it is unique).
 fn precedes(a: &mut Pending, b: &mut Pending) -> bool {
     match a.time_and_type().cmp(&b.time_and_type()) {
@@ -171,8 +184,8 @@ impl ReorderBuffer {
     /// Pops the next event that may be processed: the smallest key, if its `ts` is below the
     /// watermark, or if the buffer is over capacity (then counted as forced).
     pub fn pop_ready(&mut self) -> Option<Event> {
-        let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek_mut()) {
-            (Some(front), Some(mut straggler)) => precedes(&mut straggler.0, front),
+        let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek()) {
+            (Some(front), Some(straggler)) => straggler_precedes(&straggler.0, front),
             (None, Some(_)) => true,
             (_, None) => false,
         };
