@@ -80,7 +80,7 @@ impl<'de> Visitor<'de> for RecordVisitor<'_, 'de> {
         let record = self.record;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let name = key.as_str();
-            let Some(slot) = record.slot_mut(name) else {
+            let Some((slot, exact_number)) = record.slot_and_kind_mut(name) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -89,7 +89,7 @@ impl<'de> Visitor<'de> for RecordVisitor<'_, 'de> {
                     "duplicate field `{name}`"
                 )));
             }
-            *slot = if is_numeric(name) {
+            *slot = if exact_number {
                 map.next_value_seed(NumberSeed)?
             } else {
                 map.next_value_seed(AnySeed)?
@@ -97,20 +97,6 @@ impl<'de> Visitor<'de> for RecordVisitor<'_, 'de> {
         }
         Ok(())
     }
-}
-
-/// Fields whose JSON numbers must keep their literal text (exact decimals, big integers).
-pub(crate) fn is_numeric(name: &str) -> bool {
-    matches!(
-        name,
-        "qty"
-            | "price"
-            | "amount"
-            | "prev_close"
-            | "lot_size"
-            | "shares_outstanding"
-            | "adv_shares"
-    )
 }
 
 /// An object key, borrowed unless it contained escapes.
@@ -314,6 +300,13 @@ mod tests {
     use crate::raw::FIELD_NAMES;
     use proptest::sample::select;
     use proptest::test_runner::{Config, TestRunner};
+
+    /// Whether a contract field keeps its JSON number's literal text.
+    fn is_numeric(name: &str) -> bool {
+        RawRecord::default()
+            .slot_and_kind_mut(name)
+            .is_some_and(|(_, exact_number)| exact_number)
+    }
 
     /// The decoder as it was before the fast path: UTF-8 check, then serde only.
     fn decode_serde_only(

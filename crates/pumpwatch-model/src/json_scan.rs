@@ -44,21 +44,22 @@ fn scan_object<'a>(text: &'a str, record: &mut RawRecord<'a>) -> Option<()> {
                 return None;
             }
             let key_end = scan_str(b, i + 1)?;
-            let key = &b[i + 1..key_end];
+            // Both ends sit next to an ASCII quote, so they are char boundaries.
+            let key = text.get(i + 1..key_end)?;
             i = skip_ws(b, key_end + 1);
             if b.get(i) != Some(&b':') {
                 return None;
             }
             i = skip_ws(b, i + 1);
-            i = match slot(record, key) {
+            i = match record.slot_and_kind_mut(key) {
                 None => skip_value(b, i)?,
-                Some((slot, numeric)) => {
+                Some((slot, exact_number)) => {
                     // serde rejects a repeated key whose slot is filled (a repeat after
                     // `null` is fine); its message is serde's.
                     if slot.is_some() {
                         return None;
                     }
-                    let (value, end) = value(text, i, numeric)?;
+                    let (value, end) = value(text, i, exact_number)?;
                     // The slot holds `None`: fill it without running drop glue on it.
                     std::mem::forget(std::mem::replace(slot, value));
                     end
@@ -250,88 +251,9 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// The slot of a contract field by its key, and whether it is numeric (its JSON numbers keep
-/// their literal text). Same answers as [`RawRecord::slot_mut`] and `json::is_numeric`
-/// (checked by a test), but matched on bytes, which compiles to a length-then-bytes decision
-/// tree instead of one string comparison per field.
-#[inline(always)]
-fn slot<'r, 'a>(
-    record: &'r mut RawRecord<'a>,
-    key: &[u8],
-) -> Option<(&'r mut Option<Field<'a>>, bool)> {
-    Some(match key {
-        b"type" => (&mut record.r#type, false),
-        b"ts" => (&mut record.ts, false),
-        b"account_id" => (&mut record.account_id, false),
-        b"symbol" => (&mut record.symbol, false),
-        b"order_id" => (&mut record.order_id, false),
-        b"exec_id" => (&mut record.exec_id, false),
-        b"trade_id" => (&mut record.trade_id, false),
-        b"counterparty_account_id" => (&mut record.counterparty_account_id, false),
-        b"side" => (&mut record.side, false),
-        b"action" => (&mut record.action, false),
-        b"order_type" => (&mut record.order_type, false),
-        b"qty" => (&mut record.qty, true),
-        b"price" => (&mut record.price, true),
-        b"margin" => (&mut record.margin, false),
-        b"amount" => (&mut record.amount, true),
-        b"currency" => (&mut record.currency, false),
-        b"prev_close" => (&mut record.prev_close, true),
-        b"name" => (&mut record.name, false),
-        b"market" => (&mut record.market, false),
-        b"lot_size" => (&mut record.lot_size, true),
-        b"shares_outstanding" => (&mut record.shares_outstanding, true),
-        b"adv_shares" => (&mut record.adv_shares, true),
-        b"issuer_country" => (&mut record.issuer_country, false),
-        b"ip" => (&mut record.ip, false),
-        b"device_id" => (&mut record.device_id, false),
-        b"user_agent" => (&mut record.user_agent, false),
-        b"country" => (&mut record.country, false),
-        b"asn" => (&mut record.asn, false),
-        b"mfa" => (&mut record.mfa, false),
-        b"channel" => (&mut record.channel, false),
-        b"session_id" => (&mut record.session_id, false),
-        b"aggressor" => (&mut record.aggressor, false),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raw::FIELD_NAMES;
-
-    #[test]
-    fn the_byte_key_match_agrees_with_slot_mut_and_is_numeric() {
-        // Every slot of the record is named in FIELD_NAMES, so a field added to the record
-        // but not here shows up below (or fails this first).
-        assert_eq!(
-            std::mem::size_of::<RawRecord>(),
-            FIELD_NAMES.len() * std::mem::size_of::<Option<Field>>()
-        );
-        let mut names: Vec<String> = FIELD_NAMES.iter().map(|n| n.to_string()).collect();
-        for n in FIELD_NAMES {
-            names.push(format!("{n}x"));
-            names.push(n[..n.len() - 1].to_string());
-            names.push(n.to_uppercase());
-        }
-        names.extend(["", "src_seq", "typ", "types", "tS"].map(String::from));
-        for name in &names {
-            let mut a = RawRecord::default();
-            let mut b = RawRecord::default();
-            let expected = a.slot_mut(name).map(|s| s as *const _);
-            let got = slot(&mut b, name.as_bytes());
-            assert_eq!(expected.is_some(), got.is_some(), "{name}");
-            let Some((got_slot, numeric)) = got else {
-                continue;
-            };
-            // Same field: the same offset inside the record.
-            let offset_a = expected.unwrap() as usize - &a as *const _ as usize;
-            let offset_b = got_slot as *const _ as usize - &b as *const _ as usize;
-            assert_eq!(offset_a, offset_b, "{name}");
-            assert_eq!(numeric, crate::json::is_numeric(name), "{name}");
-        }
-    }
 
     #[test]
     fn strings_stop_at_quotes_and_refuse_escapes_and_controls() {
