@@ -61,25 +61,18 @@ impl Ord for Pending {
     }
 }
 
-/// Whether a straggler (its tie computed) goes before an in-order event. Read-only on the
-/// straggler: a mutable peek into the heap would sift it on every call.
-fn straggler_precedes(straggler: &Pending, front: &mut Pending) -> bool {
-    match straggler.time_and_type().cmp(&front.time_and_type()) {
+/// Whether an event at `time_and_type` goes before `other`. `tie_and_arrival` gives the
+/// event's tie and arrival; it is asked (and `other`'s tie computed) only when the two have
+/// the same `ts` and type. Arrival is unique, so two events are never equal.
+fn precedes(
+    time_and_type: (i64, u8),
+    tie_and_arrival: impl FnOnce() -> (u64, u64),
+    other: &mut Pending,
+) -> bool {
+    match time_and_type.cmp(&other.time_and_type()) {
         std::cmp::Ordering::Less => true,
         std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => {
-            let key = straggler.key();
-            (key.2, key.3) < (front.tie(), front.arrival)
-        }
-    }
-}
-
-/// Whether `a` goes before `b` (arrival breaks equal ties; it is unique).
-fn precedes(a: &mut Pending, b: &mut Pending) -> bool {
-    match a.time_and_type().cmp(&b.time_and_type()) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => (a.tie(), a.arrival) < (b.tie(), b.arrival),
+        std::cmp::Ordering::Equal => tie_and_arrival() < (other.tie(), other.arrival),
     }
 }
 
@@ -159,7 +152,11 @@ impl ReorderBuffer {
         };
         self.arrivals += 1;
         let out_of_order = match self.in_order.back_mut() {
-            Some(last) => precedes(&mut pending, last),
+            Some(last) => precedes(
+                pending.time_and_type(),
+                || (pending.tie(), pending.arrival),
+                last,
+            ),
             None => false,
         };
         if out_of_order {
@@ -185,7 +182,15 @@ impl ReorderBuffer {
     /// watermark, or if the buffer is over capacity (then counted as forced).
     pub fn pop_ready(&mut self) -> Option<Event> {
         let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek()) {
-            (Some(front), Some(straggler)) => straggler_precedes(&straggler.0, front),
+            // Read-only on the heap: a mutable peek would sift it on every pop.
+            (Some(front), Some(straggler)) => {
+                let straggler = &straggler.0;
+                precedes(
+                    straggler.time_and_type(),
+                    || (straggler.key().2, straggler.arrival),
+                    front,
+                )
+            }
             (None, Some(_)) => true,
             (_, None) => false,
         };
