@@ -73,7 +73,10 @@ pub struct ParquetSource {
     default_type: Option<EventType>,
     file: File,
     metadata: FileMetadataRef,
-    /// The metadata of a file holding only the row group being read (built once per group).
+    /// The file's metadata without its row groups; with one row group added, the metadata of
+    /// a file holding only that group, which is how each slice is read.
+    metadata_without_groups: FileMetadata,
+    /// The one-group metadata of the group being read (built once per group).
     group_metadata: Option<(usize, FileMetadataRef)>,
     /// File column indices to decode, and where each goes.
     projection: Vec<usize>,
@@ -208,6 +211,10 @@ impl ParquetSource {
             name: display_name(path),
             default_type: file_info.default_type,
             file,
+            metadata_without_groups: FileMetadata {
+                row_groups: Vec::new(),
+                ..(*metadata).clone()
+            },
             metadata,
             group_metadata: None,
             projection,
@@ -235,13 +242,12 @@ impl ParquetSource {
         let group_metadata = match &self.group_metadata {
             Some((group, metadata)) if *group == slice.group => metadata.clone(),
             _ => {
-                let whole = &self.metadata;
-                let row_group = whole.row_groups[slice.group].clone();
+                let row_group = self.metadata.row_groups[slice.group].clone();
                 let metadata: FileMetadataRef = Arc::new(FileMetadata {
                     num_rows: row_group.num_rows(),
                     max_row_group_height: row_group.num_rows(),
                     row_groups: vec![row_group],
-                    ..(**whole).clone()
+                    ..self.metadata_without_groups.clone()
                 });
                 self.group_metadata = Some((slice.group, metadata.clone()));
                 metadata
