@@ -20,7 +20,8 @@ impl ValueSum {
     pub fn add(&mut self, price: Decimal, qty: u64) {
         let scale = price.scale();
         if scale <= SCALE {
-            let sum = i128::from(price.mantissa())
+            let sum = price
+                .mantissa()
                 .checked_mul(POW10[scale as usize])
                 .and_then(|m| m.checked_mul(i128::from(qty)))
                 .and_then(|v| self.units.checked_add(v));
