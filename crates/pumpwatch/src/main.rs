@@ -4,16 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod allocator;
 mod config;
 mod eval_cmd;
 mod replay_cmd;
 mod simulate_cmd;
 mod summary;
-
-/// mimalloc rather than the system allocator: the replay's per-batch buffers and boxed events
-/// spent about 6% of a Parquet replay in glibc's malloc and free.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// pumpwatch — catches account-takeover pump-and-dump manipulation while it is happening.
 #[derive(Debug, Parser)]
@@ -38,6 +34,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PUMPWATCH_LOG")
