@@ -144,7 +144,7 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
                     m.margin_thin_buy_value += value;
                 }
                 m.unseen_session |= leg.unseen_session;
-                let last = market.get(leg.symbol).last_price;
+                let last = market.get(leg.symbol).last_price();
                 if let (Some(limit), Some(last), false) = (leg.price, last, leg.market_order) {
                     if limit > last {
                         m.aggressive_buys += 1;
@@ -262,8 +262,8 @@ pub fn evaluate(
         b.value.cmp(&a.value).then_with(|| {
             market
                 .get(a.symbol)
-                .symbol
-                .cmp(&market.get(b.symbol).symbol)
+                .symbol()
+                .cmp(market.get(b.symbol).symbol())
         })
     });
     let main = &targets[0];
@@ -351,7 +351,7 @@ pub fn evaluate(
     let account_id = account.id.to_string();
     let mut symbols: Vec<String> = targets
         .iter()
-        .map(|t| market.get(t.symbol).symbol.to_string())
+        .map(|t| market.get(t.symbol).symbol().to_string())
         .collect();
     symbols.sort();
     let summary = summary(
@@ -484,7 +484,7 @@ fn summary(
 ) -> String {
     let names: Vec<&str> = targets
         .iter()
-        .map(|t| market.get(t.symbol).symbol.as_str())
+        .map(|t| market.get(t.symbol).symbol().as_str())
         .collect();
     let target_text = match names.as_slice() {
         [one] => format!("thin symbol {one}"),
@@ -582,7 +582,7 @@ fn evidence(
         items.push((
             if is_trigger { 0 } else { 2 },
             Evidence {
-                symbol: Some(market.get(leg.symbol).symbol.to_string()),
+                symbol: Some(market.get(leg.symbol).symbol().to_string()),
                 side: Some(leg.side),
                 qty: Some(leg.live_qty()),
                 price: leg.price,
@@ -600,7 +600,7 @@ fn evidence(
         items.push((
             3,
             Evidence {
-                symbol: Some(market.get(fill.symbol).symbol.to_string()),
+                symbol: Some(market.get(fill.symbol).symbol().to_string()),
                 side: Some(fill.side),
                 qty: Some(fill.qty),
                 price: Some(fill.price),
