@@ -9,8 +9,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use polars::prelude::*;
-use pumpwatch_model::raw::FIELD_NAMES;
-use pumpwatch_model::{Decimal, EventType, Field as RawField, Timestamp};
+use pumpwatch_model::raw::{position_event, trade_event, PositionFields, TradeFields, FIELD_NAMES};
+use pumpwatch_model::{Decimal, Event, EventType, Field as RawField, Timestamp};
 
 use crate::error::ReplayError;
 use crate::fields::{build_record, field_index};
@@ -41,6 +41,117 @@ enum Target {
     /// The contract field at this index of `FIELD_NAMES`.
     Field(usize),
     TsOffset,
+}
+
+/// How a per-type file of one of the bulk types (the tape, start-of-day positions) is read
+/// without the generic record: each row's cells go straight to the model's builder for that
+/// type, which applies the same checks as [`pumpwatch_model::RawRecord::validate`]. A row it
+/// rejects is read again the generic way, so an invalid row is reported exactly as before.
+/// The positions are of the projection's columns; `None` for an absent field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direct {
+    Trade {
+        ts: Option<usize>,
+        symbol: Option<usize>,
+        qty: Option<usize>,
+        price: Option<usize>,
+        trade_id: Option<usize>,
+        aggressor: Option<usize>,
+    },
+    Position {
+        ts: Option<usize>,
+        account_id: Option<usize>,
+        symbol: Option<usize>,
+        qty: Option<usize>,
+    },
+}
+
+impl Direct {
+    /// The direct reading of a file of `default_type` with these field sources, if there is
+    /// one: not with a `type` column (a row's own type wins over the file's), nor with a
+    /// field of the type in a column of an unsupported type.
+    fn of(
+        default_type: Option<EventType>,
+        sources: &[FieldSource; FIELD_NAMES.len()],
+    ) -> Option<Direct> {
+        let mut usable = true;
+        let mut column = |name: &str| {
+            let index = field_index(name).expect("a contract field");
+            match sources[index] {
+                FieldSource::Absent => None,
+                FieldSource::Column(position) => Some(position),
+                FieldSource::Unsupported(_) => {
+                    usable = false;
+                    None
+                }
+            }
+        };
+        if column("type").is_some() {
+            return None;
+        }
+        let direct = match default_type? {
+            EventType::Trade => Direct::Trade {
+                ts: column("ts"),
+                symbol: column("symbol"),
+                qty: column("qty"),
+                price: column("price"),
+                trade_id: column("trade_id"),
+                aggressor: column("aggressor"),
+            },
+            EventType::Position => Direct::Position {
+                ts: column("ts"),
+                account_id: column("account_id"),
+                symbol: column("symbol"),
+                qty: column("qty"),
+            },
+            _ => return None,
+        };
+        usable.then_some(direct)
+    }
+
+    /// The row's event, or `None` when the row must be read the generic way.
+    fn event(&self, cols: &[Col<'_>], row: usize) -> Option<Event> {
+        let cell = |position: Option<usize>| position.and_then(|p| cols[p].field(row));
+        let result = match *self {
+            Direct::Trade {
+                ts,
+                symbol,
+                qty,
+                price,
+                trade_id,
+                aggressor,
+            } => trade_event(
+                cell(ts).as_ref(),
+                TradeFields {
+                    symbol: cell(symbol).as_ref(),
+                    qty: cell(qty).as_ref(),
+                    price: cell(price).as_ref(),
+                    trade_id: cell(trade_id).as_ref(),
+                    aggressor: cell(aggressor).as_ref(),
+                },
+            ),
+            Direct::Position {
+                ts,
+                account_id,
+                symbol,
+                qty,
+            } => position_event(
+                cell(ts).as_ref(),
+                PositionFields {
+                    account_id: cell(account_id).as_ref(),
+                    symbol: cell(symbol).as_ref(),
+                    qty: cell(qty).as_ref(),
+                },
+            ),
+        };
+        result.ok()
+    }
+
+    fn ts_column(&self) -> Option<usize> {
+        match *self {
+            Direct::Trade { ts, .. } | Direct::Position { ts, .. } => ts,
+        }
+    }
 }
 
 /// A slice of the file decoded at once: `len` rows of row group `group`, from its row
@@ -86,6 +197,8 @@ pub struct ParquetSource {
     unsupported: Vec<(usize, &'static str)>,
     /// For each contract field, where it comes from (derived from the two above).
     field_sources: [FieldSource; FIELD_NAMES.len()],
+    /// The direct reading of the rows, for per-type files of the bulk types.
+    direct: Option<Direct>,
     ts_offset_column: Option<usize>,
     slices: Vec<Slice>,
     next_slice: usize,
@@ -220,6 +333,7 @@ impl ParquetSource {
             projection,
             targets,
             unsupported,
+            direct: Direct::of(file_info.default_type, &field_sources),
             field_sources,
             ts_offset_column,
             slices,
@@ -525,19 +639,31 @@ impl Source for ParquetSource {
                 .collect();
             let end = batch.len.min(batch.next_row + (max - out.len()));
             for row in batch.next_row..end {
+                let ts_offset = || match self.ts_offset_column.and_then(|c| cols[c].field(row)) {
+                    Some(RawField::Int(secs)) if secs.abs() < SECS_PER_DAY => Some(secs as i32),
+                    _ => None,
+                };
+                if let Some(direct) = &self.direct {
+                    if let Some(mut event) = direct.event(&cols, row) {
+                        let ts_is_instant = direct
+                            .ts_column()
+                            .is_some_and(|c| matches!(cols[c], Col::Timestamp(..)));
+                        if let (true, Some(secs)) = (ts_is_instant, ts_offset()) {
+                            event.ts = event.ts.with_offset(secs);
+                        }
+                        out.push(Record::Event(event));
+                        continue;
+                    }
+                }
                 let record = build_record(|index| match self.field_sources[index] {
                     FieldSource::Absent => None,
                     FieldSource::Column(position) => cols[position].field(row),
                     FieldSource::Unsupported(what) => Some(RawField::Other(what)),
                 });
                 let ts_is_instant = matches!(record.ts, Some(RawField::TimestampNanos(_)));
-                let ts_offset = match self.ts_offset_column.and_then(|c| cols[c].field(row)) {
-                    Some(RawField::Int(secs)) if secs.abs() < SECS_PER_DAY => Some(secs as i32),
-                    _ => None,
-                };
                 out.push(match record.validate(self.default_type) {
                     Ok(mut event) => {
-                        if let (true, Some(secs)) = (ts_is_instant, ts_offset) {
+                        if let (true, Some(secs)) = (ts_is_instant, ts_offset()) {
                             event.ts = event.ts.with_offset(secs);
                         }
                         Record::Event(event)
@@ -573,5 +699,228 @@ impl Source for ParquetSource {
 
     fn info(&self) -> &SourceInfo {
         &self.info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::{Compression, Format};
+    use proptest::prelude::*;
+
+    /// Every record of `path`, read with the direct path for bulk types or without it.
+    fn read_all(path: &std::path::Path, event_type: EventType, direct: bool) -> Vec<Record> {
+        let file = InputFile {
+            path: path.to_path_buf(),
+            format: Format::Parquet,
+            compression: Compression::None,
+            default_type: Some(event_type),
+        };
+        let options = SourceOptions {
+            parquet_batch_rows: 7,
+            ..SourceOptions::default()
+        };
+        let mut source = ParquetSource::open(&file, &options).unwrap();
+        assert_eq!(source.direct.is_some(), direct || source.direct.is_some());
+        if !direct {
+            source.direct = None;
+        }
+        let mut all = Vec::new();
+        let mut batch = Vec::new();
+        loop {
+            let more = source.next_batch(&mut batch, 5).unwrap();
+            all.append(&mut batch);
+            if !more {
+                return all;
+            }
+        }
+    }
+
+    fn write(path: &std::path::Path, columns: Vec<Column>) {
+        let height = columns.first().map_or(0, |c| c.len());
+        let mut df = DataFrame::new(height, columns).unwrap();
+        ParquetWriter::new(File::create(path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+    }
+
+    fn timestamps(name: &str, values: &[Option<i64>]) -> Column {
+        Int64Chunked::from_iter_options(name.into(), values.iter().copied())
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column()
+    }
+
+    fn texts(name: &str, values: &[Option<String>]) -> Column {
+        Column::new(name.into(), values)
+    }
+
+    fn ints(name: &str, values: &[Option<i64>]) -> Column {
+        Column::new(name.into(), values)
+    }
+
+    /// Cells that are valid, invalid in each way a check can reject, or null.
+    fn id_cell() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            6 => "[A-Z0-9]{1,12}".prop_map(Some),
+            1 => Just(Some(String::new())),
+            1 => Just(Some("X".repeat(257))),
+            1 => Just(None),
+        ]
+    }
+
+    fn qty_cell() -> impl Strategy<Value = Option<i64>> {
+        prop_oneof![
+            6 => (1i64..1_000_000).prop_map(Some),
+            1 => Just(Some(0)),
+            1 => (-1_000i64..0).prop_map(Some),
+            1 => Just(None),
+        ]
+    }
+
+    fn price_cell() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            6 => (1u32..100_000, 0u32..3).prop_map(|(m, s)| Some(
+                Decimal::new(i64::from(m), s).to_string()
+            )),
+            1 => prop::sample::select(vec!["0", "-5", "abc", "1e3", " 7 ", "", "+2", "1_0"])
+                .prop_map(|s| Some(s.to_string())),
+            1 => Just(None),
+        ]
+    }
+
+    fn side_cell() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            3 => prop::sample::select(vec!["buy", "sell"]).prop_map(|s| Some(s.to_string())),
+            1 => Just(Some("BUY".to_string())),
+            1 => Just(None),
+        ]
+    }
+
+    fn ts_cell() -> impl Strategy<Value = Option<i64>> {
+        prop_oneof![
+            8 => (1_742_169_600_000_000i64..1_742_256_000_000_000).prop_map(Some),
+            1 => Just(None),
+        ]
+    }
+
+    fn offset_cell() -> impl Strategy<Value = Option<i64>> {
+        prop_oneof![
+            Just(Some(32_400)),
+            Just(Some(0)),
+            Just(Some(90_000)),
+            Just(None)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A trades file read directly gives exactly the records of the generic reading:
+        /// the same events, and the same quarantined rows with the same reasons.
+        #[test]
+        fn direct_trades_match_the_generic_reading(
+            rows in prop::collection::vec(
+                (ts_cell(), id_cell(), qty_cell(), price_cell(), id_cell(), side_cell(), offset_cell()),
+                1..40,
+            ),
+            with_offset in any::<bool>(),
+            with_optional in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("trades.parquet");
+            let column = |f: &dyn Fn(&(Option<i64>, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<i64>)) -> Option<String>| -> Vec<Option<String>> {
+                rows.iter().map(f).collect()
+            };
+            let mut columns = vec![
+                timestamps("ts", &rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+                texts("symbol", &column(&|r| r.1.clone())),
+                ints("qty", &rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+                texts("price", &column(&|r| r.3.clone())),
+            ];
+            if with_optional {
+                columns.push(texts("trade_id", &column(&|r| r.4.clone())));
+                columns.push(texts("aggressor", &column(&|r| r.5.clone())));
+            }
+            if with_offset {
+                columns.push(ints(TS_OFFSET_COLUMN, &rows.iter().map(|r| r.6).collect::<Vec<_>>()));
+            }
+            write(&path, columns);
+            let direct = read_all(&path, EventType::Trade, true);
+            let generic = read_all(&path, EventType::Trade, false);
+            prop_assert_eq!(direct.len(), rows.len());
+            prop_assert_eq!(direct, generic);
+        }
+
+        /// The same for a start-of-day positions file.
+        #[test]
+        fn direct_positions_match_the_generic_reading(
+            rows in prop::collection::vec(
+                (ts_cell(), id_cell(), id_cell(), prop_oneof![qty_cell(), (-5_000i64..5_000).prop_map(Some)]),
+                1..40,
+            ),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("positions.parquet");
+            write(&path, vec![
+                timestamps("ts", &rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+                texts("account_id", &rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>()),
+                texts("symbol", &rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>()),
+                ints("qty", &rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+            ]);
+            let direct = read_all(&path, EventType::Position, true);
+            let generic = read_all(&path, EventType::Position, false);
+            prop_assert_eq!(direct.len(), rows.len());
+            prop_assert_eq!(direct, generic);
+        }
+    }
+
+    #[test]
+    fn only_per_type_files_of_bulk_types_without_a_type_column_are_read_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts = || timestamps("ts", &[Some(1_742_184_302_000_000)]);
+        let one = |name: &str, value: &str| texts(name, &[Some(value.to_string())]);
+        let open = |name: &str, event_type: Option<EventType>, columns: Vec<Column>| {
+            let path = dir.path().join(name);
+            write(&path, columns);
+            let file = InputFile {
+                path,
+                format: Format::Parquet,
+                compression: Compression::None,
+                default_type: event_type,
+            };
+            ParquetSource::open(&file, &SourceOptions::default())
+                .unwrap()
+                .direct
+        };
+        let trade = || {
+            vec![
+                ts(),
+                one("symbol", "7992"),
+                ints("qty", &[Some(100)]),
+                one("price", "112"),
+            ]
+        };
+        assert!(matches!(
+            open("trades.parquet", Some(EventType::Trade), trade()),
+            Some(Direct::Trade { .. })
+        ));
+        let mut typed = trade();
+        typed.push(one("type", "trade"));
+        assert_eq!(open("t2.parquet", Some(EventType::Trade), typed), None);
+        assert_eq!(open("t3.parquet", None, trade()), None);
+        assert_eq!(
+            open("orders.parquet", Some(EventType::Order), trade()),
+            None
+        );
+        let position = vec![
+            ts(),
+            one("account_id", "A1"),
+            one("symbol", "7203"),
+            ints("qty", &[Some(-5)]),
+        ];
+        assert!(matches!(
+            open("positions.parquet", Some(EventType::Position), position),
+            Some(Direct::Position { .. })
+        ));
     }
 }
