@@ -8,6 +8,7 @@ use pumpwatch_model::{
 };
 use rustc_hash::FxHasher;
 
+use crate::chunked::ChunkedVec;
 use crate::intern::IdMap;
 use crate::market::local_day;
 use crate::window::TimeWindow;
@@ -337,7 +338,8 @@ impl AccountState {
 #[derive(Debug)]
 pub struct Accounts {
     index: IdMap,
-    slots: Vec<Option<AccountState>>,
+    /// Account states by slot; chunked, so adding accounts never copies the existing ones.
+    slots: ChunkedVec<Option<AccountState>>,
     free: Vec<u32>,
     /// The next account number for per-symbol distinct-buyer sets (never reused).
     next_number: u32,
@@ -350,7 +352,7 @@ impl Accounts {
     pub fn new(limit: usize, orders_max: usize) -> Self {
         Accounts {
             index: IdMap::default(),
-            slots: Vec::new(),
+            slots: ChunkedVec::default(),
             free: Vec::new(),
             next_number: 0,
             limit,
@@ -397,10 +399,7 @@ impl Accounts {
                 self.slots[slot as usize] = Some(state);
                 slot
             }
-            None => {
-                self.slots.push(Some(state));
-                (self.slots.len() - 1) as u32
-            }
+            None => self.slots.push(Some(state)) as u32,
         };
         self.index.insert(id, slot);
         slot

@@ -9,6 +9,7 @@
 //! updates → the [`detect`] rules → alerts pushed into the caller's buffer.
 
 pub mod account;
+pub mod chunked;
 pub mod config;
 pub mod detect;
 pub mod engine;
