@@ -35,7 +35,7 @@ impl<T> ChunkedVec<T> {
 
     /// Appends `value`; returns its index.
     pub fn push(&mut self, value: T) -> usize {
-        if self.len % CHUNK == 0 {
+        if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         let chunk = self
