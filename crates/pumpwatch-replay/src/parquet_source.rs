@@ -812,6 +812,17 @@ mod tests {
         ]
     }
 
+    /// ts, symbol, qty, price, trade_id, aggressor, ts_offset.
+    type TradeRow = (
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -828,18 +839,18 @@ mod tests {
         ) {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("trades.parquet");
-            let column = |f: &dyn Fn(&(Option<i64>, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<i64>)) -> Option<String>| -> Vec<Option<String>> {
-                rows.iter().map(f).collect()
+            let text_column = |pick: fn(&TradeRow) -> Option<String>| -> Vec<Option<String>> {
+                rows.iter().map(pick).collect()
             };
             let mut columns = vec![
                 timestamps("ts", &rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-                texts("symbol", &column(&|r| r.1.clone())),
+                texts("symbol", &text_column(|r| r.1.clone())),
                 ints("qty", &rows.iter().map(|r| r.2).collect::<Vec<_>>()),
-                texts("price", &column(&|r| r.3.clone())),
+                texts("price", &text_column(|r| r.3.clone())),
             ];
             if with_optional {
-                columns.push(texts("trade_id", &column(&|r| r.4.clone())));
-                columns.push(texts("aggressor", &column(&|r| r.5.clone())));
+                columns.push(texts("trade_id", &text_column(|r| r.4.clone())));
+                columns.push(texts("aggressor", &text_column(|r| r.5.clone())));
             }
             if with_offset {
                 columns.push(ints(TS_OFFSET_COLUMN, &rows.iter().map(|r| r.6).collect::<Vec<_>>()));
