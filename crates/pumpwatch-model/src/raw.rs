@@ -199,13 +199,11 @@ impl<'a> RawRecord<'a> {
                 adv_shares: opt(&self.adv_shares, "adv_shares", non_negative_int)?,
                 issuer_country: opt_id(&self.issuer_country, "issuer_country")?,
             })),
-            EventType::Position => {
-                position_body(PositionFields {
-                    account_id: self.account_id.as_ref(),
-                    symbol: self.symbol.as_ref(),
-                    qty: self.qty.as_ref(),
-                })?
-            }
+            EventType::Position => position_body(PositionFields {
+                account_id: self.account_id.as_ref(),
+                symbol: self.symbol.as_ref(),
+                qty: self.qty.as_ref(),
+            })?,
             EventType::Cash => EventBody::Cash(Cash {
                 account_id: id(required(&self.account_id, "account_id")?, "account_id")?,
                 amount: decimal(required(&self.amount, "amount")?, "amount")?,
