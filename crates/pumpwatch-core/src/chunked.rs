@@ -11,26 +11,25 @@ const CHUNK: usize = 1024;
 /// A growable sequence indexed by `usize`, stored in chunks of [`CHUNK`] elements.
 #[derive(Clone, Debug)]
 pub struct ChunkedVec<T> {
+    /// Full chunks, then the last one; each is allocated with room for `CHUNK`.
     chunks: Vec<Vec<T>>,
-    len: usize,
 }
 
 impl<T> Default for ChunkedVec<T> {
     fn default() -> Self {
-        ChunkedVec {
-            chunks: Vec::new(),
-            len: 0,
-        }
+        ChunkedVec { chunks: Vec::new() }
     }
 }
 
 impl<T> ChunkedVec<T> {
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks
+            .last()
+            .map_or(0, |last| (self.chunks.len() - 1) * CHUNK + last.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Appends `value`; returns its index.
@@ -38,21 +37,13 @@ impl<T> ChunkedVec<T> {
         if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
+        let index = self.len();
         let chunk = self
             .chunks
             .last_mut()
             .expect("a chunk with room was just ensured");
         chunk.push(value);
-        self.len += 1;
-        self.len - 1
-    }
-
-    pub fn get(&self, index: usize) -> Option<&T> {
-        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
-    }
-
-    pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
-        self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
+        index
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
@@ -96,15 +87,12 @@ mod tests {
                 let i = at.index(plain.len());
                 chunked[i] = v;
                 plain[i] = v;
-                prop_assert_eq!(chunked.get_mut(i).copied(), Some(v));
             }
             prop_assert_eq!(chunked.len(), plain.len());
             prop_assert_eq!(chunked.iter().copied().collect::<Vec<_>>(), plain.clone());
             for (i, v) in plain.iter().enumerate() {
                 prop_assert_eq!(chunked[i], *v);
-                prop_assert_eq!(chunked.get(i), Some(v));
             }
-            prop_assert_eq!(chunked.get(plain.len()), None);
         }
     }
 }
