@@ -171,8 +171,11 @@ impl<'a> RawRecord<'a> {
     }
 
     fn validate_as(&self, event_type: EventType) -> Result<Event, InvalidReason> {
-        let ts = timestamp(required(&self.ts, "ts")?)?;
-        let body = match event_type {
+        event_at(self.ts.as_ref(), || self.body_as(event_type))
+    }
+
+    fn body_as(&self, event_type: EventType) -> Result<EventBody, InvalidReason> {
+        Ok(match event_type {
             EventType::Instrument => EventBody::Instrument(Box::new(Instrument {
                 symbol: id(required(&self.symbol, "symbol")?, "symbol")?,
                 prev_close: positive_decimal(
@@ -295,8 +298,7 @@ impl<'a> RawRecord<'a> {
                 trade_id: self.trade_id.as_ref(),
                 aggressor: self.aggressor.as_ref(),
             })?,
-        };
-        Ok(Event { ts, body })
+        })
     }
 }
 
@@ -325,11 +327,7 @@ pub fn position_event(
     ts: Option<&Field<'_>>,
     fields: PositionFields<'_, '_>,
 ) -> Result<Event, InvalidReason> {
-    let ts = timestamp(ts.ok_or(InvalidReason::MissingField("ts"))?)?;
-    Ok(Event {
-        ts,
-        body: position_body(fields)?,
-    })
+    event_at(ts, || position_body(fields))
 }
 
 /// A `trade` event from its fields alone, exactly as [`RawRecord::validate`] builds it (see
@@ -338,11 +336,17 @@ pub fn trade_event(
     ts: Option<&Field<'_>>,
     fields: TradeFields<'_, '_>,
 ) -> Result<Event, InvalidReason> {
-    let ts = timestamp(ts.ok_or(InvalidReason::MissingField("ts"))?)?;
-    Ok(Event {
-        ts,
-        body: trade_body(fields)?,
-    })
+    event_at(ts, || trade_body(fields))
+}
+
+/// An event from its `ts` field and its body's builder, in the order every type is checked:
+/// `ts` first.
+fn event_at(
+    ts: Option<&Field<'_>>,
+    body: impl FnOnce() -> Result<EventBody, InvalidReason>,
+) -> Result<Event, InvalidReason> {
+    let ts = timestamp(present(ts, "ts")?)?;
+    Ok(Event { ts, body: body()? })
 }
 
 fn position_body(f: PositionFields<'_, '_>) -> Result<EventBody, InvalidReason> {
@@ -378,7 +382,7 @@ fn required<'r, 'a>(
     field: &'r Option<Field<'a>>,
     name: &'static str,
 ) -> Result<&'r Field<'a>, InvalidReason> {
-    field.as_ref().ok_or(InvalidReason::MissingField(name))
+    present(field.as_ref(), name)
 }
 
 fn opt<'a, T>(

@@ -24,6 +24,8 @@ use crate::source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo
 pub const TS_OFFSET_COLUMN: &str = "ts_offset";
 
 const SECS_PER_DAY: i64 = 86_400;
+/// The index of `ts` in `FIELD_NAMES` (a test checks it).
+const TS_FIELD: usize = 1;
 
 /// Where a contract field's values come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,12 +147,6 @@ impl Direct {
             ),
         };
         result.ok()
-    }
-
-    fn ts_column(&self) -> Option<usize> {
-        match *self {
-            Direct::Trade { ts, .. } | Direct::Position { ts, .. } => ts,
-        }
     }
 }
 
@@ -637,33 +633,36 @@ impl Source for ParquetSource {
                 .zip(&batch.null_masks)
                 .map(|(series, mask)| Col::of(series, mask.as_ref()))
                 .collect();
+            // A producer's offset applies only to an instant: a timestamp-typed `ts` column.
+            let ts_is_instant = matches!(
+                self.field_sources[TS_FIELD],
+                FieldSource::Column(c) if matches!(cols[c], Col::Timestamp(..))
+            );
             let end = batch.len.min(batch.next_row + (max - out.len()));
             for row in batch.next_row..end {
-                let ts_offset = || match self.ts_offset_column.and_then(|c| cols[c].field(row)) {
-                    Some(RawField::Int(secs)) if secs.abs() < SECS_PER_DAY => Some(secs as i32),
-                    _ => None,
+                let direct = self
+                    .direct
+                    .as_ref()
+                    .and_then(|direct| direct.event(&cols, row));
+                let event = match direct {
+                    Some(event) => Ok(event),
+                    None => build_record(|index| match self.field_sources[index] {
+                        FieldSource::Absent => None,
+                        FieldSource::Column(position) => cols[position].field(row),
+                        FieldSource::Unsupported(what) => Some(RawField::Other(what)),
+                    })
+                    .validate(self.default_type),
                 };
-                if let Some(direct) = &self.direct {
-                    if let Some(mut event) = direct.event(&cols, row) {
-                        let ts_is_instant = direct
-                            .ts_column()
-                            .is_some_and(|c| matches!(cols[c], Col::Timestamp(..)));
-                        if let (true, Some(secs)) = (ts_is_instant, ts_offset()) {
-                            event.ts = event.ts.with_offset(secs);
-                        }
-                        out.push(Record::Event(event));
-                        continue;
-                    }
-                }
-                let record = build_record(|index| match self.field_sources[index] {
-                    FieldSource::Absent => None,
-                    FieldSource::Column(position) => cols[position].field(row),
-                    FieldSource::Unsupported(what) => Some(RawField::Other(what)),
-                });
-                let ts_is_instant = matches!(record.ts, Some(RawField::TimestampNanos(_)));
-                out.push(match record.validate(self.default_type) {
+                out.push(match event {
                     Ok(mut event) => {
-                        if let (true, Some(secs)) = (ts_is_instant, ts_offset()) {
+                        let ts_offset = match self.ts_offset_column.and_then(|c| cols[c].field(row))
+                        {
+                            Some(RawField::Int(secs)) if secs.abs() < SECS_PER_DAY => {
+                                Some(secs as i32)
+                            }
+                            _ => None,
+                        };
+                        if let (true, Some(secs)) = (ts_is_instant, ts_offset) {
                             event.ts = event.ts.with_offset(secs);
                         }
                         Record::Event(event)
@@ -721,8 +720,13 @@ mod tests {
             ..SourceOptions::default()
         };
         let mut source = ParquetSource::open(&file, &options).unwrap();
-        assert_eq!(source.direct.is_some(), direct || source.direct.is_some());
-        if !direct {
+        if direct {
+            assert!(
+                source.direct.is_some(),
+                "{} is read directly",
+                path.display()
+            );
+        } else {
             source.direct = None;
         }
         let mut all = Vec::new();
@@ -883,6 +887,11 @@ mod tests {
             prop_assert_eq!(direct.len(), rows.len());
             prop_assert_eq!(direct, generic);
         }
+    }
+
+    #[test]
+    fn ts_field_index_names_ts() {
+        assert_eq!(FIELD_NAMES[TS_FIELD], "ts");
     }
 
     #[test]
