@@ -57,16 +57,48 @@ impl IdMap {
 
 /// An id of at most 15 bytes packed with its length into one integer (distinct ids give
 /// distinct keys, as the length is part of the key); `None` for longer ids.
+///
+/// The key is the id's bytes in little-endian order with the length in the top byte. It is
+/// assembled from word loads (two overlapping ones per half) rather than by copying the bytes
+/// into a buffer and reading it back: that read waits for the byte stores to retire (a failed
+/// store-to-load forward), which cost more than the hash lookup after it.
 #[inline]
 pub fn packed_key(id: &str) -> Option<u128> {
     let bytes = id.as_bytes();
-    if bytes.len() > 15 {
-        return None;
-    }
-    let mut buf = [0u8; 16];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    buf[15] = bytes.len() as u8;
-    Some(u128::from_le_bytes(buf))
+    let len = bytes.len();
+    let (lo, hi) = match len {
+        0 => (0, 0),
+        1..=3 => {
+            let mut lo = 0u64;
+            for (i, byte) in bytes.iter().enumerate() {
+                lo |= u64::from(*byte) << (8 * i);
+            }
+            (lo, 0)
+        }
+        4..=7 => {
+            let first = u64::from(u32::from_le_bytes(word(bytes, 0)));
+            // The last four bytes, shifted down so only those past the first four remain.
+            let last = u64::from(u32::from_le_bytes(word(bytes, len - 4))) >> (8 * (8 - len));
+            (first | last << 32, 0)
+        }
+        8..=15 => {
+            let first = u64::from_le_bytes(word(bytes, 0));
+            let last = u64::from_le_bytes(word(bytes, len - 8))
+                .checked_shr(8 * (16 - len as u32))
+                .unwrap_or(0);
+            (first, last)
+        }
+        _ => return None,
+    };
+    Some(u128::from(lo) | u128::from(hi | (len as u64) << 56) << 64)
+}
+
+/// `N` bytes of `bytes` from `at` (the caller keeps `at + N` within the slice).
+#[inline(always)]
+fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&bytes[at..at + N]);
+    out
 }
 
 impl Interner {
@@ -142,7 +174,35 @@ mod tests {
         assert_eq!(interner.len(), ids.len());
     }
 
+    /// The packing by a byte buffer, as the key is defined.
+    fn packed_key_reference(id: &str) -> Option<u128> {
+        let bytes = id.as_bytes();
+        if bytes.len() > 15 {
+            return None;
+        }
+        let mut buf = [0u8; 16];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        buf[15] = bytes.len() as u8;
+        Some(u128::from_le_bytes(buf))
+    }
+
+    #[test]
+    fn packed_keys_of_every_length_match_the_byte_buffer_packing() {
+        let text = "0123456789ABCDEFGH\u{e9}";
+        for end in 0..=text.len() {
+            if let Some(id) = text.get(..end) {
+                assert_eq!(packed_key(id), packed_key_reference(id), "{id:?}");
+            }
+        }
+        assert_eq!(packed_key("\0"), Some(1u128 << 120));
+    }
+
     proptest! {
+        #[test]
+        fn packed_keys_match_the_byte_buffer_packing(id in "\\PC{0,17}|[\\x00-\\x7f]{0,17}") {
+            prop_assert_eq!(packed_key(&id), packed_key_reference(&id));
+        }
+
         /// Two ids share a handle exactly when they are equal.
         #[test]
         fn handles_are_equal_iff_ids_are(a in "[A-Z0-9\\x00]{0,20}", b in "[A-Z0-9\\x00]{0,20}") {
