@@ -339,6 +339,60 @@ pub fn trade_event(
     event_at(ts, || trade_body(fields))
 }
 
+/// The cells of a trade row whose columns already have the contract's types (a timestamp,
+/// text ids, an integer quantity), as a columnar reader holds them: no [`Field`] per cell.
+#[derive(Clone, Debug)]
+pub struct TradeCells<'a> {
+    pub ts_nanos: i64,
+    pub symbol: &'a str,
+    pub qty: i64,
+    /// The price as any decimal field (text, a decimal, an integer).
+    pub price: Field<'a>,
+    pub trade_id: Option<&'a str>,
+    pub aggressor: Option<&'a str>,
+}
+
+/// The cells of a position row (see [`TradeCells`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PositionCells<'a> {
+    pub ts_nanos: i64,
+    pub account_id: &'a str,
+    pub symbol: &'a str,
+    pub qty: i64,
+}
+
+/// A `trade` event from typed cells: the same event [`trade_event`] builds from the same
+/// values as fields, through the same checks. An error names the first check that failed
+/// here; a reader that reports errors asks [`trade_event`], whose order of checks is the
+/// contract's.
+pub fn trade_from_cells(cells: TradeCells<'_>) -> Result<Event, InvalidReason> {
+    Ok(Event {
+        ts: Timestamp::from_utc_nanos(cells.ts_nanos),
+        body: EventBody::Trade(Trade {
+            symbol: id_text(cells.symbol, "symbol")?,
+            qty: positive_count(cells.qty, "qty")?,
+            price: positive_decimal(&cells.price, "price")?,
+            trade_id: cells.trade_id.map(|v| id_text(v, "trade_id")).transpose()?,
+            aggressor: cells
+                .aggressor
+                .map(|v| side_text(v, "aggressor"))
+                .transpose()?,
+        }),
+    })
+}
+
+/// A `position` event from typed cells (see [`trade_from_cells`]).
+pub fn position_from_cells(cells: PositionCells<'_>) -> Result<Event, InvalidReason> {
+    Ok(Event {
+        ts: Timestamp::from_utc_nanos(cells.ts_nanos),
+        body: EventBody::Position(Position {
+            account_id: id_text(cells.account_id, "account_id")?,
+            symbol: id_text(cells.symbol, "symbol")?,
+            qty: cells.qty,
+        }),
+    })
+}
+
 /// An event from its `ts` field and its body's builder, in the order every type is checked:
 /// `ts` first.
 fn event_at(
@@ -409,7 +463,10 @@ fn text<'r>(field: &'r Field<'_>, name: &'static str) -> Result<&'r str, Invalid
 
 /// Ids are non-empty strings of at most 256 bytes (a limit on everything).
 fn id(field: &Field<'_>, name: &'static str) -> Result<Id, InvalidReason> {
-    let text = text(field, name)?;
+    id_text(text(field, name)?, name)
+}
+
+fn id_text(text: &str, name: &'static str) -> Result<Id, InvalidReason> {
     if text.is_empty() {
         return Err(InvalidReason::BadField {
             field: name,
@@ -494,7 +551,10 @@ fn integer(field: &Field<'_>, name: &'static str) -> Result<i64, InvalidReason> 
 }
 
 fn non_negative_int(field: &Field<'_>, name: &'static str) -> Result<u64, InvalidReason> {
-    let value = integer(field, name)?;
+    non_negative(integer(field, name)?, name)
+}
+
+fn non_negative(value: i64, name: &'static str) -> Result<u64, InvalidReason> {
     u64::try_from(value).map_err(|_| InvalidReason::BadField {
         field: name,
         why: "must not be negative",
@@ -502,7 +562,11 @@ fn non_negative_int(field: &Field<'_>, name: &'static str) -> Result<u64, Invali
 }
 
 fn positive_int(field: &Field<'_>, name: &'static str) -> Result<u64, InvalidReason> {
-    match non_negative_int(field, name)? {
+    positive_count(integer(field, name)?, name)
+}
+
+fn positive_count(value: i64, name: &'static str) -> Result<u64, InvalidReason> {
+    match non_negative(value, name)? {
         0 => Err(InvalidReason::BadField {
             field: name,
             why: "must be greater than zero",
@@ -512,7 +576,11 @@ fn positive_int(field: &Field<'_>, name: &'static str) -> Result<u64, InvalidRea
 }
 
 fn side(field: &Field<'_>, name: &'static str) -> Result<Side, InvalidReason> {
-    Side::parse(text(field, name)?).ok_or(InvalidReason::BadField {
+    side_text(text(field, name)?, name)
+}
+
+fn side_text(text: &str, name: &'static str) -> Result<Side, InvalidReason> {
+    Side::parse(text).ok_or(InvalidReason::BadField {
         field: name,
         why: "expected buy or sell",
     })

@@ -27,6 +27,7 @@ mod naming;
 mod ndjson_source;
 mod output;
 mod parquet_source;
+mod parquet_typed;
 mod quarantine;
 mod source;
 

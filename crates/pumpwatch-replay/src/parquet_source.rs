@@ -15,6 +15,7 @@ use pumpwatch_model::{Decimal, Event, EventType, Field as RawField, Timestamp};
 use crate::error::ReplayError;
 use crate::fields::{build_record, field_index};
 use crate::naming::display_name;
+use crate::parquet_typed::{Columns, TypedRows};
 use crate::source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
 
 /// The column the Parquet writer adds next to a timestamp `ts` column: the producer's UTC
@@ -51,7 +52,7 @@ enum Target {
 /// rejects is read again the generic way, so an invalid row is reported exactly as before.
 /// The positions are of the projection's columns; `None` for an absent field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direct {
+pub(crate) enum Direct {
     Trade {
         ts: Option<usize>,
         symbol: Option<usize>,
@@ -167,6 +168,8 @@ struct Batch {
     columns: Vec<Series>,
     /// For columns of a type no field accepts: which rows are null.
     null_masks: Vec<Option<BooleanChunked>>,
+    /// For each column, whether it holds a null.
+    has_nulls: Vec<bool>,
     offset: usize,
     len: usize,
     next_row: usize,
@@ -203,17 +206,17 @@ pub struct ParquetSource {
     bytes_total: u64,
 }
 
-type StrArray = <StringType as PolarsDataType>::Array;
+pub(crate) type StrArray = <StringType as PolarsDataType>::Array;
 type BinArray = <BinaryType as PolarsDataType>::Array;
-type I64Array = <Int64Type as PolarsDataType>::Array;
+pub(crate) type I64Array = <Int64Type as PolarsDataType>::Array;
 type U64Array = <UInt64Type as PolarsDataType>::Array;
 type F32Array = <Float32Type as PolarsDataType>::Array;
 type F64Array = <Float64Type as PolarsDataType>::Array;
 type BoolArray = <BooleanType as PolarsDataType>::Array;
-type I128Array = <Int128Type as PolarsDataType>::Array;
+pub(crate) type I128Array = <Int128Type as PolarsDataType>::Array;
 
 /// One column of the current batch, downcast to its Arrow array.
-enum Col<'a> {
+pub(crate) enum Col<'a> {
     Str(&'a StrArray),
     Bin(&'a BinArray),
     I64(&'a I64Array),
@@ -377,6 +380,7 @@ impl ParquetSource {
         let rows = df.height();
         let mut columns = Vec::with_capacity(projection.len());
         let mut null_masks = Vec::with_capacity(projection.len());
+        let mut has_nulls = Vec::with_capacity(projection.len());
         for column in df.into_columns() {
             let series = column.take_materialized_series();
             let series = match series.dtype() {
@@ -392,12 +396,14 @@ impl ParquetSource {
             .map_err(|e| ReplayError::parquet(&self.path, e))?
             .rechunk();
             null_masks.push((!Col::decodes(series.dtype())).then(|| series.is_null()));
+            has_nulls.push(series.null_count() > 0);
             columns.push(series);
         }
         self.bytes_read = slice.bytes_after;
         Ok(Some(Batch {
             columns,
             null_masks,
+            has_nulls,
             offset: slice.offset,
             len: rows,
             next_row: 0,
@@ -574,6 +580,19 @@ impl<'a> Col<'a> {
     }
 }
 
+/// The producer's UTC offset in the `ts_offset` cell, when it is a plausible one.
+#[inline]
+fn offset_secs(col: &Col<'_>, row: usize) -> Option<i32> {
+    let secs = match col {
+        Col::I64(array) => array.get(row)?,
+        col => match col.field(row)? {
+            RawField::Int(secs) => secs,
+            _ => return None,
+        },
+    };
+    (secs.abs() < SECS_PER_DAY).then_some(secs as i32)
+}
+
 /// The row as a JSON object of its contract columns, for the quarantine.
 fn render_row(
     cols: &[Col<'_>],
@@ -638,12 +657,24 @@ impl Source for ParquetSource {
                 self.field_sources[TS_FIELD],
                 FieldSource::Column(c) if matches!(cols[c], Col::Timestamp(..))
             );
+            let typed = self.direct.as_ref().and_then(|direct| {
+                let columns = Columns {
+                    cols: &cols,
+                    has_nulls: &batch.has_nulls,
+                };
+                TypedRows::of(direct, columns)
+            });
+            let ts_offsets = match self.ts_offset_column {
+                Some(c) if ts_is_instant => Some(&cols[c]),
+                _ => None,
+            };
             let end = batch.len.min(batch.next_row + (max - out.len()));
             for row in batch.next_row..end {
-                let direct = self
-                    .direct
-                    .as_ref()
-                    .and_then(|direct| direct.event(&cols, row));
+                let direct = typed.as_ref().and_then(|t| t.event(row)).or_else(|| {
+                    self.direct
+                        .as_ref()
+                        .and_then(|direct| direct.event(&cols, row))
+                });
                 let event = match direct {
                     Some(event) => Ok(event),
                     None => build_record(|index| match self.field_sources[index] {
@@ -655,14 +686,7 @@ impl Source for ParquetSource {
                 };
                 out.push(match event {
                     Ok(mut event) => {
-                        let ts_offset = match self.ts_offset_column.and_then(|c| cols[c].field(row))
-                        {
-                            Some(RawField::Int(secs)) if secs.abs() < SECS_PER_DAY => {
-                                Some(secs as i32)
-                            }
-                            _ => None,
-                        };
-                        if let (true, Some(secs)) = (ts_is_instant, ts_offset) {
+                        if let Some(secs) = ts_offsets.and_then(|col| offset_secs(col, row)) {
                             event.ts = event.ts.with_offset(secs);
                         }
                         Record::Event(event)
@@ -840,6 +864,7 @@ mod tests {
             ),
             with_offset in any::<bool>(),
             with_optional in any::<bool>(),
+            decimal_price in any::<bool>(),
         ) {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("trades.parquet");
@@ -852,6 +877,10 @@ mod tests {
                 ints("qty", &rows.iter().map(|r| r.2).collect::<Vec<_>>()),
                 texts("price", &text_column(|r| r.3.clone())),
             ];
+            if decimal_price {
+                // Text that is not a decimal casts to null.
+                columns[3] = columns[3].cast(&DataType::Decimal(18, 3)).unwrap();
+            }
             if with_optional {
                 columns.push(texts("trade_id", &text_column(|r| r.4.clone())));
                 columns.push(texts("aggressor", &text_column(|r| r.5.clone())));
@@ -887,6 +916,53 @@ mod tests {
             prop_assert_eq!(direct.len(), rows.len());
             prop_assert_eq!(direct, generic);
         }
+    }
+
+    /// The typed reading is taken for the column types the converter writes (and a decimal
+    /// price), so the differential tests above exercise it; other types are read cell by cell.
+    #[test]
+    fn bulk_files_of_the_usual_column_types_are_read_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trades.parquet");
+        let typed = |price: Column, qty: Column| {
+            write(
+                &path,
+                vec![
+                    timestamps("ts", &[Some(1_742_184_302_000_000)]),
+                    texts("symbol", &[Some("7992".into())]),
+                    qty,
+                    price,
+                    texts("trade_id", &[None]),
+                ],
+            );
+            let file = InputFile {
+                path: path.clone(),
+                format: Format::Parquet,
+                compression: Compression::None,
+                default_type: Some(EventType::Trade),
+            };
+            let mut source = ParquetSource::open(&file, &SourceOptions::default()).unwrap();
+            let batch = source.load().unwrap().unwrap();
+            let cols: Vec<Col<'_>> = batch
+                .columns
+                .iter()
+                .zip(&batch.null_masks)
+                .map(|(series, mask)| Col::of(series, mask.as_ref()))
+                .collect();
+            let columns = Columns {
+                cols: &cols,
+                has_nulls: &batch.has_nulls,
+            };
+            let direct = source.direct.expect("read directly");
+            TypedRows::of(&direct, columns).and_then(|rows| rows.event(0))
+        };
+        let text_price = texts("price", &[Some("112.30".into())]);
+        let event = typed(text_price.clone(), ints("qty", &[Some(300)])).expect("typed");
+        assert_eq!(event.ts.utc_nanos, 1_742_184_302_000_000_000);
+        let decimal_price = text_price.cast(&DataType::Decimal(10, 2)).unwrap();
+        assert_eq!(typed(decimal_price, ints("qty", &[Some(300)])), Some(event));
+        let float_qty = Column::new("qty".into(), [300.0f64]);
+        assert_eq!(typed(text_price, float_qty), None, "a float quantity");
     }
 
     #[test]
