@@ -365,6 +365,7 @@ pub struct PositionCells<'a> {
 /// values as fields, through the same checks. An error names the first check that failed
 /// here; a reader that reports errors asks [`trade_event`], whose order of checks is the
 /// contract's.
+#[inline]
 pub fn trade_from_cells(cells: TradeCells<'_>) -> Result<Event, InvalidReason> {
     Ok(Event {
         ts: Timestamp::from_utc_nanos(cells.ts_nanos),
@@ -382,6 +383,7 @@ pub fn trade_from_cells(cells: TradeCells<'_>) -> Result<Event, InvalidReason> {
 }
 
 /// A `position` event from typed cells (see [`trade_from_cells`]).
+#[inline]
 pub fn position_from_cells(cells: PositionCells<'_>) -> Result<Event, InvalidReason> {
     Ok(Event {
         ts: Timestamp::from_utc_nanos(cells.ts_nanos),
@@ -466,6 +468,7 @@ fn id(field: &Field<'_>, name: &'static str) -> Result<Id, InvalidReason> {
     id_text(text(field, name)?, name)
 }
 
+#[inline]
 fn id_text(text: &str, name: &'static str) -> Result<Id, InvalidReason> {
     if text.is_empty() {
         return Err(InvalidReason::BadField {
