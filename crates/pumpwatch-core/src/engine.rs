@@ -97,19 +97,50 @@ impl Engine {
             },
             Input::Watermark(ts) => self.reorder.advance_to(ts.utc_nanos),
             Input::Flush => {
-                while let Some(event) = self.reorder.drain_all() {
-                    self.process(event, out);
-                }
+                let (reorder, mut state) = self.split();
+                reorder.release_all(|event| state.process(event, out));
                 return;
             }
         }
-        while let Some(event) = self.reorder.pop_ready() {
-            self.process(event, out);
-        }
+        let (reorder, mut state) = self.split();
+        reorder.release_ready(|event| state.process(event, out));
     }
 
+    /// The reorder buffer apart from the state its events are applied to.
+    fn split(&mut self) -> (&mut ReorderBuffer, State<'_>) {
+        let Engine {
+            config,
+            version,
+            reorder,
+            market,
+            accounts,
+            stats,
+        } = self;
+        (
+            reorder,
+            State {
+                config,
+                version,
+                market,
+                accounts,
+                stats,
+            },
+        )
+    }
+}
+
+/// What processing an event reads and changes: everything of the engine but its reorder buffer.
+struct State<'e> {
+    config: &'e EngineConfig,
+    version: &'e str,
+    market: &'e mut Market,
+    accounts: &'e mut Accounts,
+    stats: &'e mut EngineStats,
+}
+
+impl State<'_> {
     /// Applies one event, in event-time order, to the state, then runs the rules it can trigger.
-    fn process(&mut self, event: Event, out: &mut Vec<Output>) {
+    fn process(&mut self, event: &Event, out: &mut Vec<Output>) {
         self.stats.processed_by_type[event.event_type().index()] += 1;
         let ts = event.ts;
         let settings = &self.config.engine;
@@ -173,7 +204,7 @@ impl Engine {
                         let ctx = Context {
                             config: rule,
                             session_secs: settings.session_secs,
-                            config_version: &self.version,
+                            config_version: self.version,
                         };
                         if let Some(alert) = ato_liquidation_thin_buy::evaluate(
                             &ctx,

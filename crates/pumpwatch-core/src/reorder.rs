@@ -178,9 +178,9 @@ impl ReorderBuffer {
         self.watermark_nanos = self.watermark_nanos.max(watermark_nanos);
     }
 
-    /// Pops the next event that may be processed: the smallest key, if its `ts` is below the
-    /// watermark, or if the buffer is over capacity (then counted as forced).
-    pub fn pop_ready(&mut self) -> Option<Event> {
+    /// Which queue holds the next event that may be processed: the smallest key, if its `ts` is
+    /// below the watermark, or if the buffer is over capacity (then counted as forced).
+    fn ready(&mut self) -> Option<Queue> {
         let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek()) {
             // Read-only on the heap: a mutable peek would sift it on every pop.
             (Some(front), Some(straggler)) => {
@@ -207,18 +207,45 @@ impl ReorderBuffer {
             // Events older than what was forced out can no longer be ordered: move the watermark.
             self.advance_to(next_nanos);
         }
-        if take_straggler {
-            self.stragglers.pop().map(|p| p.0.event)
+        Some(if take_straggler {
+            Queue::Stragglers
         } else {
-            self.in_order.pop_front().map(|p| p.event)
+            Queue::InOrder
+        })
+    }
+
+    /// Hands every event that may be processed to `process`, in order, by reference: an
+    /// in-order event is read where it waited and dropped there, never copied out.
+    pub fn release_ready(&mut self, mut process: impl FnMut(&Event)) {
+        while let Some(queue) = self.ready() {
+            match queue {
+                Queue::InOrder => {
+                    if let Some(pending) = self.in_order.front() {
+                        process(&pending.event);
+                    }
+                    self.in_order.pop_front();
+                }
+                Queue::Stragglers => {
+                    if let Some(pending) = self.stragglers.pop() {
+                        process(&pending.0.event);
+                    }
+                }
+            }
         }
     }
 
     /// Releases everything (end of input): the watermark jumps past every buffered event.
-    pub fn drain_all(&mut self) -> Option<Event> {
+    pub fn release_all(&mut self, process: impl FnMut(&Event)) {
         self.advance_to(i64::MAX);
-        self.pop_ready()
+        self.release_ready(process);
     }
+}
+
+/// The queue an event is released from.
+#[derive(Clone, Copy, Debug)]
+enum Queue {
+    InOrder,
+    Stragglers,
 }
 
 #[cfg(test)]
@@ -247,27 +274,28 @@ mod tests {
             if let Admission::Late { .. } = buffer.push(event) {
                 late += 1;
             }
-            while let Some(e) = buffer.pop_ready() {
-                out.push(e);
-            }
+            buffer.release_ready(|e| out.push(e.clone()));
         }
-        while let Some(e) = buffer.drain_all() {
-            out.push(e);
-        }
+        buffer.release_all(|e| out.push(e.clone()));
         (out, late)
     }
 
     #[test]
     fn holds_events_until_the_watermark_passes() {
         let mut buffer = ReorderBuffer::new(2_000, 100);
+        let released = |buffer: &mut ReorderBuffer| {
+            let mut out = Vec::new();
+            buffer.release_ready(|e| out.push(e.ts.utc_nanos));
+            out
+        };
         assert!(matches!(buffer.push(trade(10, 1)), Admission::Buffered));
         assert!(
-            buffer.pop_ready().is_none(),
+            released(&mut buffer).is_empty(),
             "10 s is not below the watermark 8 s"
         );
         buffer.push(trade(13, 2));
-        assert_eq!(buffer.pop_ready().unwrap().ts.utc_nanos, 10_000_000_000);
-        assert!(buffer.pop_ready().is_none());
+        assert_eq!(released(&mut buffer), [10_000_000_000]);
+        assert!(released(&mut buffer).is_empty());
     }
 
     #[test]
@@ -288,9 +316,7 @@ mod tests {
             buffer.push(trade(i, i as u32));
         }
         let mut released = 0;
-        while buffer.pop_ready().is_some() {
-            released += 1;
-        }
+        buffer.release_ready(|_| released += 1);
         assert_eq!(released, 3);
         assert_eq!(buffer.forced_releases, 3);
         assert_eq!(buffer.len(), 2);
