@@ -209,7 +209,7 @@ impl State<'_> {
                         if let Some(alert) = ato_liquidation_thin_buy::evaluate(
                             &ctx,
                             account,
-                            &self.market,
+                            self.market,
                             index,
                             ts,
                         ) {
