@@ -253,6 +253,25 @@ mod tests {
         }
     }
 
+    /// A line that is not UTF-8 is reported with where it breaks; valid multi-byte text passes.
+    #[test]
+    fn invalid_utf8_names_where_it_breaks() {
+        for line in [
+            &b"\xff\xfe"[..],
+            b"{\"symbol\":\"72\xe3\x81\"}",
+            b"{\"a\":1}\xc0",
+        ] {
+            let err = decode_json_line(line, None).unwrap_err();
+            let expected = std::str::from_utf8(line).unwrap_err();
+            assert_eq!(
+                err.reason,
+                InvalidReason::Malformed(format!("not UTF-8: {expected}"))
+            );
+        }
+        let valid = "{\"type\":\"trade\",\"ts\":\"2025-03-17T13:05:00+09:00\",\"symbol\":\"\u{30c8}\u{30e8}\u{30bf}\",\"qty\":1,\"price\":1}";
+        assert!(decode_json_line(valid.as_bytes(), None).is_ok());
+    }
+
     #[test]
     fn duplicate_fields_escaped_keys_and_nested_values() {
         let dup = br#"{"type":"trade","type":"trade","ts":"2025-03-17T13:05:00+09:00","symbol":"1","qty":1,"price":1}"#;
