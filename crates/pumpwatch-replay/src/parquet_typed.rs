@@ -52,7 +52,7 @@ impl<'a> Texts<'a> {
     }
 }
 
-/// A 64-bit integer column; with a factor, a timestamp column in nanoseconds.
+/// A 64-bit integer column (quantities, and the values of a timestamp column).
 #[derive(Clone, Copy)]
 struct Ints<'a> {
     array: &'a I64Array,
