@@ -15,64 +15,26 @@ use pumpwatch_model::{Decimal, Event, Field};
 
 use crate::parquet_source::{Col, Direct, I128Array, I64Array, StrArray};
 
-/// A text column.
-#[derive(Clone, Copy)]
-struct Texts<'a> {
-    array: &'a StrArray,
+/// One typed column of a batch; the per-row null check is skipped when it has no nulls.
+struct Cells<'a, A> {
+    array: &'a A,
     has_nulls: bool,
 }
 
-impl<'a> Texts<'a> {
-    fn of(columns: Columns<'_, 'a>, position: Option<usize>) -> Option<Self> {
-        let p = position?;
-        match columns.cols[p] {
-            Col::Str(array) => Some(Texts {
-                array,
-                has_nulls: columns.has_nulls[p],
-            }),
-            _ => None,
-        }
-    }
-
-    /// An optional column: `Some(None)` when absent, `None` when of another type.
-    fn of_optional(columns: Columns<'_, 'a>, position: Option<usize>) -> Option<Option<Self>> {
-        match position {
-            None => Some(None),
-            Some(_) => Texts::of(columns, position).map(Some),
-        }
-    }
-
-    #[inline]
-    fn get(&self, row: usize) -> Option<&'a str> {
-        if self.has_nulls {
-            self.array.get(row)
-        } else {
-            Some(self.array.value(row))
-        }
+// Copied by hand: a derive would require the array type itself to be `Copy`.
+impl<A> Clone for Cells<'_, A> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
+impl<A> Copy for Cells<'_, A> {}
 
-/// A 64-bit integer column (quantities, and the values of a timestamp column).
-#[derive(Clone, Copy)]
-struct Ints<'a> {
-    array: &'a I64Array,
-    has_nulls: bool,
-}
+type Texts<'a> = Cells<'a, StrArray>;
+type Ints<'a> = Cells<'a, I64Array>;
 
-impl<'a> Ints<'a> {
-    fn of(columns: Columns<'_, 'a>, position: Option<usize>) -> Option<Self> {
-        let p = position?;
-        match columns.cols[p] {
-            Col::I64(array) => Some(Ints {
-                array,
-                has_nulls: columns.has_nulls[p],
-            }),
-            _ => None,
-        }
-    }
-
+impl<'a, A: StaticArray> Cells<'a, A> {
     #[inline]
-    fn get(&self, row: usize) -> Option<i64> {
+    fn get(&self, row: usize) -> Option<A::ValueT<'a>> {
         if self.has_nulls {
             self.array.get(row)
         } else {
@@ -88,21 +50,7 @@ struct Stamps<'a> {
     factor: i64,
 }
 
-impl<'a> Stamps<'a> {
-    fn of(columns: Columns<'_, 'a>, position: Option<usize>) -> Option<Self> {
-        let p = position?;
-        match columns.cols[p] {
-            Col::Timestamp(array, factor) => Some(Stamps {
-                ints: Ints {
-                    array,
-                    has_nulls: columns.has_nulls[p],
-                },
-                factor,
-            }),
-            _ => None,
-        }
-    }
-
+impl Stamps<'_> {
     #[inline]
     fn nanos(&self, row: usize) -> Option<i64> {
         self.ints.get(row)?.checked_mul(self.factor)
@@ -117,14 +65,6 @@ enum Prices<'a> {
 }
 
 impl<'a> Prices<'a> {
-    fn of(columns: Columns<'_, 'a>, position: Option<usize>) -> Option<Self> {
-        match columns.cols[position?] {
-            Col::Str(_) => Texts::of(columns, position).map(Prices::Text),
-            Col::Decimal(array, scale) => Some(Prices::Decimal(array, scale)),
-            _ => None,
-        }
-    }
-
     #[inline]
     fn get(&self, row: usize) -> Option<Field<'a>> {
         match self {
@@ -143,6 +83,61 @@ impl<'a> Prices<'a> {
 pub(crate) struct Columns<'c, 'a> {
     pub cols: &'c [Col<'a>],
     pub has_nulls: &'c [bool],
+}
+
+impl<'a> Columns<'_, 'a> {
+    /// The column at `position` as cells of `array`, if `array` accepts its type.
+    fn cells<A>(
+        &self,
+        position: Option<usize>,
+        array: fn(&Col<'a>) -> Option<&'a A>,
+    ) -> Option<Cells<'a, A>> {
+        let p = position?;
+        Some(Cells {
+            array: array(&self.cols[p])?,
+            has_nulls: self.has_nulls[p],
+        })
+    }
+
+    fn texts(&self, position: Option<usize>) -> Option<Texts<'a>> {
+        self.cells(position, |col| match col {
+            Col::Str(array) => Some(*array),
+            _ => None,
+        })
+    }
+
+    /// An optional text column: `Some(None)` when absent, `None` when of another type.
+    fn optional_texts(&self, position: Option<usize>) -> Option<Option<Texts<'a>>> {
+        match position {
+            None => Some(None),
+            Some(_) => self.texts(position).map(Some),
+        }
+    }
+
+    fn ints(&self, position: Option<usize>) -> Option<Ints<'a>> {
+        self.cells(position, |col| match col {
+            Col::I64(array) => Some(*array),
+            _ => None,
+        })
+    }
+
+    fn stamps(&self, position: Option<usize>) -> Option<Stamps<'a>> {
+        let Col::Timestamp(_, factor) = self.cols[position?] else {
+            return None;
+        };
+        let ints = self.cells(position, |col| match col {
+            Col::Timestamp(array, _) => Some(*array),
+            _ => None,
+        })?;
+        Some(Stamps { ints, factor })
+    }
+
+    fn prices(&self, position: Option<usize>) -> Option<Prices<'a>> {
+        match self.cols[position?] {
+            Col::Decimal(array, scale) => Some(Prices::Decimal(array, scale)),
+            _ => self.texts(position).map(Prices::Text),
+        }
+    }
 }
 
 /// The typed columns of one batch of a bulk file.
@@ -177,12 +172,12 @@ impl<'a> TypedRows<'a> {
                 trade_id,
                 aggressor,
             } => Rows::Trade {
-                ts: Stamps::of(c, ts)?,
-                symbol: Texts::of(c, symbol)?,
-                qty: Ints::of(c, qty)?,
-                price: Prices::of(c, price)?,
-                trade_id: Texts::of_optional(c, trade_id)?,
-                aggressor: Texts::of_optional(c, aggressor)?,
+                ts: c.stamps(ts)?,
+                symbol: c.texts(symbol)?,
+                qty: c.ints(qty)?,
+                price: c.prices(price)?,
+                trade_id: c.optional_texts(trade_id)?,
+                aggressor: c.optional_texts(aggressor)?,
             },
             Direct::Position {
                 ts,
@@ -190,10 +185,10 @@ impl<'a> TypedRows<'a> {
                 symbol,
                 qty,
             } => Rows::Position {
-                ts: Stamps::of(c, ts)?,
-                account_id: Texts::of(c, account_id)?,
-                symbol: Texts::of(c, symbol)?,
-                qty: Ints::of(c, qty)?,
+                ts: c.stamps(ts)?,
+                account_id: c.texts(account_id)?,
+                symbol: c.texts(symbol)?,
+                qty: c.ints(qty)?,
             },
         }))
     }
