@@ -202,11 +202,11 @@ impl<'a> RawRecord<'a> {
                 adv_shares: opt(&self.adv_shares, "adv_shares", non_negative_int)?,
                 issuer_country: opt_id(&self.issuer_country, "issuer_country")?,
             })),
-            EventType::Position => position_body(PositionFields {
-                account_id: self.account_id.as_ref(),
-                symbol: self.symbol.as_ref(),
-                qty: self.qty.as_ref(),
-            })?,
+            EventType::Position => EventBody::Position(Position {
+                account_id: id(required(&self.account_id, "account_id")?, "account_id")?,
+                symbol: id(required(&self.symbol, "symbol")?, "symbol")?,
+                qty: integer(required(&self.qty, "qty")?, "qty")?,
+            }),
             EventType::Cash => EventBody::Cash(Cash {
                 account_id: id(required(&self.account_id, "account_id")?, "account_id")?,
                 amount: decimal(required(&self.amount, "amount")?, "amount")?,
@@ -291,52 +291,15 @@ impl<'a> RawRecord<'a> {
                     "counterparty_account_id",
                 )?,
             })),
-            EventType::Trade => trade_body(TradeFields {
-                symbol: self.symbol.as_ref(),
-                qty: self.qty.as_ref(),
-                price: self.price.as_ref(),
-                trade_id: self.trade_id.as_ref(),
-                aggressor: self.aggressor.as_ref(),
-            })?,
+            EventType::Trade => EventBody::Trade(Trade {
+                symbol: id(required(&self.symbol, "symbol")?, "symbol")?,
+                qty: positive_int(required(&self.qty, "qty")?, "qty")?,
+                price: positive_decimal(required(&self.price, "price")?, "price")?,
+                trade_id: opt_id(&self.trade_id, "trade_id")?,
+                aggressor: opt(&self.aggressor, "aggressor", side)?,
+            }),
         })
     }
-}
-
-/// The fields of a `position`, for readers that hold just these (see [`position_event`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PositionFields<'r, 'a> {
-    pub account_id: Option<&'r Field<'a>>,
-    pub symbol: Option<&'r Field<'a>>,
-    pub qty: Option<&'r Field<'a>>,
-}
-
-/// The fields of a `trade`, for readers that hold just these (see [`trade_event`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TradeFields<'r, 'a> {
-    pub symbol: Option<&'r Field<'a>>,
-    pub qty: Option<&'r Field<'a>>,
-    pub price: Option<&'r Field<'a>>,
-    pub trade_id: Option<&'r Field<'a>>,
-    pub aggressor: Option<&'r Field<'a>>,
-}
-
-/// A `position` event from its fields alone: exactly what [`RawRecord::validate`] returns
-/// for a record of type `position` with these fields (and no others that matter), built
-/// without the 768-byte record. Column readers use it for the bulk of a start-of-day file.
-pub fn position_event(
-    ts: Option<&Field<'_>>,
-    fields: PositionFields<'_, '_>,
-) -> Result<Event, InvalidReason> {
-    event_at(ts, || position_body(fields))
-}
-
-/// A `trade` event from its fields alone, exactly as [`RawRecord::validate`] builds it (see
-/// [`position_event`]); the tape is most of a day's events.
-pub fn trade_event(
-    ts: Option<&Field<'_>>,
-    fields: TradeFields<'_, '_>,
-) -> Result<Event, InvalidReason> {
-    event_at(ts, || trade_body(fields))
 }
 
 /// The cells of a trade row whose columns already have the contract's types (a timestamp,
@@ -361,10 +324,10 @@ pub struct PositionCells<'a> {
     pub qty: i64,
 }
 
-/// A `trade` event from typed cells: the same event [`trade_event`] builds from the same
-/// values as fields, through the same checks. An error names the first check that failed
-/// here; a reader that reports errors asks [`trade_event`], whose order of checks is the
-/// contract's.
+/// A `trade` event from typed cells: the same event [`RawRecord::validate`] builds from the
+/// same values as fields, through the same checks. An error names the first check that failed
+/// here; a reader that reports errors asks [`RawRecord::validate`], whose order of checks is
+/// the contract's.
 #[inline]
 pub fn trade_from_cells(cells: TradeCells<'_>) -> Result<Event, InvalidReason> {
     Ok(Event {
@@ -403,24 +366,6 @@ fn event_at(
 ) -> Result<Event, InvalidReason> {
     let ts = timestamp(present(ts, "ts")?)?;
     Ok(Event { ts, body: body()? })
-}
-
-fn position_body(f: PositionFields<'_, '_>) -> Result<EventBody, InvalidReason> {
-    Ok(EventBody::Position(Position {
-        account_id: id(present(f.account_id, "account_id")?, "account_id")?,
-        symbol: id(present(f.symbol, "symbol")?, "symbol")?,
-        qty: integer(present(f.qty, "qty")?, "qty")?,
-    }))
-}
-
-fn trade_body(f: TradeFields<'_, '_>) -> Result<EventBody, InvalidReason> {
-    Ok(EventBody::Trade(Trade {
-        symbol: id(present(f.symbol, "symbol")?, "symbol")?,
-        qty: positive_int(present(f.qty, "qty")?, "qty")?,
-        price: positive_decimal(present(f.price, "price")?, "price")?,
-        trade_id: f.trade_id.map(|v| id(v, "trade_id")).transpose()?,
-        aggressor: f.aggressor.map(|v| side(v, "aggressor")).transpose()?,
-    }))
 }
 
 fn present<'r, 'a>(

@@ -1,6 +1,7 @@
 //! Parquet files via polars, one row group (or slice of one) at a time so memory stays bounded
 //! by the row group size, not the file size. Columns are downcast once per batch; rows are then
-//! filled into a [`RawRecord`] cell by cell and validated like any other carrier.
+//! filled into a [`RawRecord`] cell by cell and validated like any other carrier, except the
+//! rows of bulk per-type files, which `parquet_typed` reads from typed columns when it can.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -9,8 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use polars::prelude::*;
-use pumpwatch_model::raw::{position_event, trade_event, PositionFields, TradeFields, FIELD_NAMES};
-use pumpwatch_model::{Decimal, Event, EventType, Field as RawField, Timestamp};
+use pumpwatch_model::raw::FIELD_NAMES;
+use pumpwatch_model::{Decimal, EventType, Field as RawField, Timestamp};
 
 use crate::error::ReplayError;
 use crate::fields::{build_record, field_index};
@@ -46,11 +47,11 @@ enum Target {
     TsOffset,
 }
 
-/// How a per-type file of one of the bulk types (the tape, start-of-day positions) is read
-/// without the generic record: each row's cells go straight to the model's builder for that
-/// type, which applies the same checks as [`pumpwatch_model::RawRecord::validate`]. A row it
-/// rejects is read again the generic way, so an invalid row is reported exactly as before.
-/// The positions are of the projection's columns; `None` for an absent field.
+/// Where the fields of a per-type file of one of the bulk types (the tape, start-of-day
+/// positions) are, for reading its rows without the generic record (see `parquet_typed`). A
+/// row that reading cannot take is read the generic way, so an invalid row is reported
+/// exactly as before. The positions are of the projection's columns; `None` for an absent
+/// field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direct {
     Trade {
@@ -110,44 +111,6 @@ impl Direct {
             _ => return None,
         };
         usable.then_some(direct)
-    }
-
-    /// The row's event, or `None` when the row must be read the generic way.
-    fn event(&self, cols: &[Col<'_>], row: usize) -> Option<Event> {
-        let cell = |position: Option<usize>| position.and_then(|p| cols[p].field(row));
-        let result = match *self {
-            Direct::Trade {
-                ts,
-                symbol,
-                qty,
-                price,
-                trade_id,
-                aggressor,
-            } => trade_event(
-                cell(ts).as_ref(),
-                TradeFields {
-                    symbol: cell(symbol).as_ref(),
-                    qty: cell(qty).as_ref(),
-                    price: cell(price).as_ref(),
-                    trade_id: cell(trade_id).as_ref(),
-                    aggressor: cell(aggressor).as_ref(),
-                },
-            ),
-            Direct::Position {
-                ts,
-                account_id,
-                symbol,
-                qty,
-            } => position_event(
-                cell(ts).as_ref(),
-                PositionFields {
-                    account_id: cell(account_id).as_ref(),
-                    symbol: cell(symbol).as_ref(),
-                    qty: cell(qty).as_ref(),
-                },
-            ),
-        };
-        result.ok()
     }
 }
 
@@ -670,12 +633,7 @@ impl Source for ParquetSource {
             };
             let end = batch.len.min(batch.next_row + (max - out.len()));
             for row in batch.next_row..end {
-                let direct = typed.as_ref().and_then(|t| t.event(row)).or_else(|| {
-                    self.direct
-                        .as_ref()
-                        .and_then(|direct| direct.event(&cols, row))
-                });
-                let event = match direct {
+                let event = match typed.as_ref().and_then(|t| t.event(row)) {
                     Some(event) => Ok(event),
                     None => build_record(|index| match self.field_sources[index] {
                         FieldSource::Absent => None,
