@@ -96,11 +96,8 @@ impl Engine {
                 }
             },
             Input::Watermark(ts) => self.reorder.advance_to(ts.utc_nanos),
-            Input::Flush => {
-                let (reorder, mut state) = self.split();
-                reorder.release_all(|event| state.process(event, out));
-                return;
-            }
+            // End of input: the watermark jumps past every buffered event.
+            Input::Flush => self.reorder.advance_to(i64::MAX),
         }
         let (reorder, mut state) = self.split();
         reorder.release_ready(|event| state.process(event, out));

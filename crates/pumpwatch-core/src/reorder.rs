@@ -233,12 +233,6 @@ impl ReorderBuffer {
             }
         }
     }
-
-    /// Releases everything (end of input): the watermark jumps past every buffered event.
-    pub fn release_all(&mut self, process: impl FnMut(&Event)) {
-        self.advance_to(i64::MAX);
-        self.release_ready(process);
-    }
 }
 
 /// The queue an event is released from.
@@ -276,7 +270,8 @@ mod tests {
             }
             buffer.release_ready(|e| out.push(e.clone()));
         }
-        buffer.release_all(|e| out.push(e.clone()));
+        buffer.advance_to(i64::MAX);
+        buffer.release_ready(|e| out.push(e.clone()));
         (out, late)
     }
 
