@@ -71,8 +71,8 @@ pub(crate) enum Direct {
 }
 
 impl Direct {
-    /// The direct reading of a file of `default_type` with these field sources, if there is
-    /// one: not with a `type` column (a row's own type wins over the file's), nor with a
+    /// Where the fields of a file of `default_type` with these field sources are, if it is a
+    /// bulk file read without the generic record: not with a `type` column (a row's own type wins over the file's), nor with a
     /// field of the type in a column of an unsupported type.
     fn of(
         default_type: Option<EventType>,
@@ -159,7 +159,7 @@ pub struct ParquetSource {
     unsupported: Vec<(usize, &'static str)>,
     /// For each contract field, where it comes from (derived from the two above).
     field_sources: [FieldSource; FIELD_NAMES.len()],
-    /// The direct reading of the rows, for per-type files of the bulk types.
+    /// Where the fields are, for per-type files of the bulk types (read by `parquet_typed`).
     direct: Option<Direct>,
     ts_offset_column: Option<usize>,
     slices: Vec<Slice>,
@@ -546,14 +546,10 @@ impl<'a> Col<'a> {
 /// The producer's UTC offset in the `ts_offset` cell, when it is a plausible one.
 #[inline]
 fn offset_secs(col: &Col<'_>, row: usize) -> Option<i32> {
-    let secs = match col {
-        Col::I64(array) => array.get(row)?,
-        col => match col.field(row)? {
-            RawField::Int(secs) => secs,
-            _ => return None,
-        },
-    };
-    (secs.abs() < SECS_PER_DAY).then_some(secs as i32)
+    match col.field(row)? {
+        RawField::Int(secs) if secs.abs() < SECS_PER_DAY => Some(secs as i32),
+        _ => None,
+    }
 }
 
 /// The row as a JSON object of its contract columns, for the quarantine.
