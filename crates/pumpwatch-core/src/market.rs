@@ -3,9 +3,10 @@
 //! the reference data does not give one.
 //!
 //! The state of a symbol is split in two vectors indexed by the same handle: `SymbolHot`,
-//! what every trade print and fill reads and writes, packed into one 64-byte cache line; and `SymbolCold`,
-//! the reference data, the closed part of the intraday volume curve, the learned baseline and
-//! the buyers, read only when a rule asks or when a day or a 5-minute bucket turns over.
+//! what every trade print and fill reads and writes, packed into one 64-byte cache line; and
+//! `SymbolCold`, the reference data, the closed part of the intraday volume curve, the learned
+//! baseline and the buyers, read only when a rule asks or when a day or a 5-minute bucket turns
+//! over.
 
 use pumpwatch_model::{Decimal, Id, Instrument, Timestamp};
 use rust_decimal::prelude::ToPrimitive;
