@@ -1,12 +1,14 @@
 //! The engine: one `step` per input, alerts pushed into a buffer the caller owns.
 
-use pumpwatch_model::{Alert, Event, EventBody, InvalidReason, Side, Timestamp};
+use pumpwatch_model::{
+    Alert, Event, EventBody, Id, InvalidReason, Print, PrintExtras, Side, Timestamp,
+};
 
 use crate::account::Accounts;
 use crate::config::{ConfigError, EngineConfig};
 use crate::detect::ato_liquidation_thin_buy::{self, Context};
 use crate::market::Market;
-use crate::reorder::{Admission, ReorderBuffer};
+use crate::reorder::{Admission, Released, ReorderBuffer};
 use crate::stats::EngineStats;
 
 /// One input to the engine.
@@ -39,6 +41,15 @@ pub struct Engine {
     market: Market,
     accounts: Accounts,
     stats: EngineStats,
+    /// The symbols of the prints' codes, and their market handle once one was given.
+    tape_symbols: Vec<TapeSymbol>,
+}
+
+/// A symbol of the tape's symbol table, and its market handle once it has one.
+#[derive(Debug)]
+struct TapeSymbol {
+    symbol: Id,
+    handle: Option<u32>,
 }
 
 impl Engine {
@@ -52,6 +63,7 @@ impl Engine {
             market: Market::new(e.symbols_max),
             accounts: Accounts::new(e.accounts_max, e.orders_per_account_max),
             stats: EngineStats::default(),
+            tape_symbols: Vec::new(),
             config,
         })
     }
@@ -80,27 +92,73 @@ impl Engine {
     /// Feeds one input; whatever it makes ready is processed and its outputs appended to `out`.
     pub fn step(&mut self, input: Input, out: &mut Vec<Output>) {
         match input {
-            Input::Event(event) => match self.reorder.push(event) {
-                Admission::Buffered => {}
-                Admission::Late {
-                    event,
-                    behind_nanos,
-                } => {
-                    self.stats.late += 1;
-                    out.push(Output::Late {
-                        event,
-                        reason: InvalidReason::Late {
-                            behind_ms: behind_nanos / 1_000_000,
-                        },
-                    });
-                }
-            },
+            Input::Event(event) => {
+                let admission = self.reorder.push(event);
+                self.admitted(admission, out);
+            }
             Input::Watermark(ts) => self.reorder.advance_to(ts.utc_nanos),
             // End of input: the watermark jumps past every buffered event.
             Input::Flush => self.reorder.advance_to(i64::MAX),
         }
+        self.release(out);
+    }
+
+    /// Feeds one print of the tape: the same as feeding its trade event, without building it.
+    /// `symbols` is the symbol table of the source that read the print (it must hold the
+    /// print's code; codes never change meaning); `extras` the print's other fields, used
+    /// only if the print is late or out of order. All prints fed to one engine come from one
+    /// symbol table.
+    pub fn step_print(
+        &mut self,
+        print: &Print,
+        symbols: &[Id],
+        extras: &PrintExtras,
+        out: &mut Vec<Output>,
+    ) {
+        let code = print.symbol as usize;
+        assert!(
+            code < symbols.len(),
+            "print symbol code {code} is not in its source's table"
+        );
+        if code >= self.tape_symbols.len() {
+            let known = self.tape_symbols.len();
+            self.tape_symbols
+                .extend(symbols[known..].iter().map(|symbol| TapeSymbol {
+                    symbol: symbol.clone(),
+                    handle: None,
+                }));
+        }
+        let admission = self
+            .reorder
+            .push_print(print, || print.to_event(&symbols[code], extras));
+        self.admitted(admission, out);
+        self.release(out);
+    }
+
+    /// Reports an event the reorder buffer found too late.
+    fn admitted(&mut self, admission: Admission, out: &mut Vec<Output>) {
+        if let Admission::Late {
+            event,
+            behind_nanos,
+        } = admission
+        {
+            self.stats.late += 1;
+            out.push(Output::Late {
+                event,
+                reason: InvalidReason::Late {
+                    behind_ms: behind_nanos / 1_000_000,
+                },
+            });
+        }
+    }
+
+    /// Processes everything the reorder buffer releases.
+    fn release(&mut self, out: &mut Vec<Output>) {
         let (reorder, mut state) = self.split();
-        reorder.release_ready(|event| state.process(event, out));
+        reorder.release_ready(|released| match released {
+            Released::Event(event) => state.process(event, out),
+            Released::Print(print) => state.process_print(print),
+        });
     }
 
     /// The reorder buffer apart from the state its events are applied to.
@@ -112,6 +170,7 @@ impl Engine {
             market,
             accounts,
             stats,
+            tape_symbols,
         } = self;
         (
             reorder,
@@ -121,6 +180,7 @@ impl Engine {
                 market,
                 accounts,
                 stats,
+                tape_symbols,
             },
         )
     }
@@ -133,9 +193,27 @@ struct State<'e> {
     market: &'e mut Market,
     accounts: &'e mut Accounts,
     stats: &'e mut EngineStats,
+    tape_symbols: &'e mut [TapeSymbol],
 }
 
 impl State<'_> {
+    /// Applies one print: what [`State::process`] does with its trade event.
+    fn process_print(&mut self, print: &Print) {
+        self.stats.processed_by_type[pumpwatch_model::EventType::Trade.index()] += 1;
+        let tape_symbol = &mut self.tape_symbols[print.symbol as usize];
+        let handle = match tape_symbol.handle {
+            Some(handle) => Some(handle),
+            // Symbols are never evicted, so a handle once given stays the symbol's.
+            None => {
+                tape_symbol.handle = self.market.handle(&tape_symbol.symbol);
+                tape_symbol.handle
+            }
+        };
+        if let Some(h) = handle {
+            self.market.apply_trade(h, print.ts, print.qty, print.price);
+        }
+    }
+
     /// Applies one event, in event-time order, to the state, then runs the rules it can trigger.
     fn process(&mut self, event: &Event, out: &mut Vec<Output>) {
         self.stats.processed_by_type[event.event_type().index()] += 1;

@@ -5,12 +5,13 @@
 //! is a function of the event itself, so two inputs holding the same events in different
 //! orders (one merged file or per-type files; a shuffle within the lateness bound) release the
 //! same sequence. The in-order common case costs a `VecDeque` push and pop; only events that
-//! arrive out of order go through a heap.
+//! arrive out of order go through a heap. Prints of the tape ([`Print`]) wait in a queue of
+//! their own, in the same order: an in-order print is never widened into an [`Event`].
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use pumpwatch_model::{Event, Timestamp};
+use pumpwatch_model::{Event, EventType, Print, Timestamp};
 
 /// An event waiting for the watermark, with its order key `(ts, type rank, tie, arrival)`.
 ///
@@ -76,6 +77,31 @@ fn precedes(
     }
 }
 
+/// A print waiting for the watermark; its order key is `(ts, trade rank, tie, arrival)`.
+#[derive(Debug)]
+struct PendingPrint {
+    print: Print,
+    arrival: u64,
+}
+
+impl PendingPrint {
+    fn time_and_type(&self) -> (i64, u8) {
+        (self.print.ts.utc_nanos, EventType::Trade as u8)
+    }
+
+    fn key(&self) -> (i64, u8, u64, u64) {
+        let (ts, rank) = self.time_and_type();
+        (ts, rank, self.print.tie, self.arrival)
+    }
+}
+
+/// What the buffer releases: an event, or a print of the tape.
+#[derive(Clone, Copy, Debug)]
+pub enum Released<'a> {
+    Event(&'a Event),
+    Print(&'a Print),
+}
+
 /// What happened to an event offered to the buffer.
 #[derive(Debug)]
 pub enum Admission {
@@ -94,7 +120,9 @@ pub struct ReorderBuffer {
     capacity: usize,
     /// Events that arrived in key order, oldest first.
     in_order: VecDeque<Pending>,
-    /// Events that arrived out of key order.
+    /// Prints that arrived in key order, oldest first.
+    prints: VecDeque<PendingPrint>,
+    /// Events (and prints, as events) that arrived out of key order.
     stragglers: BinaryHeap<Reverse<Pending>>,
     /// Events with `ts` below this are released; it never moves back.
     watermark_nanos: i64,
@@ -112,6 +140,7 @@ impl ReorderBuffer {
             lateness_nanos: (lateness_ms as i64).saturating_mul(1_000_000),
             capacity: capacity.max(1),
             in_order: VecDeque::new(),
+            prints: VecDeque::new(),
             stragglers: BinaryHeap::new(),
             watermark_nanos: i64::MIN,
             max_seen_nanos: i64::MIN,
@@ -122,7 +151,7 @@ impl ReorderBuffer {
     }
 
     pub fn len(&self) -> usize {
-        self.in_order.len() + self.stragglers.len()
+        self.in_order.len() + self.prints.len() + self.stragglers.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,6 +194,46 @@ impl ReorderBuffer {
         } else {
             self.in_order.push_back(pending);
         }
+        self.admitted(ts)
+    }
+
+    /// Offers a print: admitted, ordered and released exactly as its trade event would be.
+    /// `event` builds that event, asked only when the print is late or out of order.
+    pub fn push_print(&mut self, print: &Print, event: impl FnOnce() -> Event) -> Admission {
+        let ts = print.ts.utc_nanos;
+        if ts < self.watermark_nanos {
+            return Admission::Late {
+                event: event(),
+                behind_nanos: self.watermark_nanos - ts,
+            };
+        }
+        let pending = PendingPrint {
+            print: *print,
+            arrival: self.arrivals,
+        };
+        self.arrivals += 1;
+        let in_order = self
+            .prints
+            .back()
+            .is_none_or(|last| last.key() < pending.key());
+        if in_order {
+            self.prints.push_back(pending);
+        } else {
+            let (utc_nanos, type_rank, tie, arrival) = pending.key();
+            self.stragglers.push(Reverse(Pending {
+                utc_nanos,
+                type_rank,
+                tie: Some(tie),
+                arrival,
+                event: event(),
+            }));
+        }
+        self.admitted(ts)
+    }
+
+    /// Bookkeeping after an event at `ts` was buffered: the depth, and the watermark, which
+    /// follows the newest `ts` seen minus the lateness.
+    fn admitted(&mut self, ts: i64) -> Admission {
         self.depth_max = self.depth_max.max(self.len());
         if ts > self.max_seen_nanos {
             self.max_seen_nanos = ts;
@@ -194,10 +263,39 @@ impl ReorderBuffer {
             (None, Some(_)) => true,
             (_, None) => false,
         };
-        let next_nanos = if take_straggler {
-            self.stragglers.peek().map(|p| p.0.utc_nanos)
+        let events_first = if take_straggler {
+            Queue::Stragglers
         } else {
-            self.in_order.front().map(|p| p.utc_nanos)
+            Queue::InOrder
+        };
+        let queue = match self.prints.front() {
+            None => events_first,
+            Some(print) => {
+                let print_first = match events_first {
+                    Queue::Stragglers => self
+                        .stragglers
+                        .peek()
+                        .is_none_or(|straggler| print.key() < straggler.0.key()),
+                    _ => match self.in_order.front_mut() {
+                        Some(front) => precedes(
+                            print.time_and_type(),
+                            || (print.print.tie, print.arrival),
+                            front,
+                        ),
+                        None => true,
+                    },
+                };
+                if print_first {
+                    Queue::Prints
+                } else {
+                    events_first
+                }
+            }
+        };
+        let next_nanos = match queue {
+            Queue::InOrder => self.in_order.front().map(|p| p.utc_nanos),
+            Queue::Prints => self.prints.front().map(|p| p.print.ts.utc_nanos),
+            Queue::Stragglers => self.stragglers.peek().map(|p| p.0.utc_nanos),
         }?;
         if next_nanos >= self.watermark_nanos {
             if self.len() <= self.capacity {
@@ -207,27 +305,28 @@ impl ReorderBuffer {
             // Events older than what was forced out can no longer be ordered: move the watermark.
             self.advance_to(next_nanos);
         }
-        Some(if take_straggler {
-            Queue::Stragglers
-        } else {
-            Queue::InOrder
-        })
+        Some(queue)
     }
 
-    /// Hands every event that may be processed to `process`, in order, by reference: an
-    /// in-order event is read where it waited and dropped there, never copied out.
-    pub fn release_ready(&mut self, mut process: impl FnMut(&Event)) {
+    /// Hands every event and print that may be processed to `process`, in order, by
+    /// reference: an in-order event is read where it waited and dropped there, never copied out.
+    pub fn release_ready(&mut self, mut process: impl FnMut(Released<'_>)) {
         while let Some(queue) = self.ready() {
             match queue {
                 Queue::InOrder => {
                     if let Some(pending) = self.in_order.front() {
-                        process(&pending.event);
+                        process(Released::Event(&pending.event));
                     }
                     self.in_order.pop_front();
                 }
+                Queue::Prints => {
+                    if let Some(pending) = self.prints.pop_front() {
+                        process(Released::Print(&pending.print));
+                    }
+                }
                 Queue::Stragglers => {
                     if let Some(pending) = self.stragglers.pop() {
-                        process(&pending.0.event);
+                        process(Released::Event(&pending.0.event));
                     }
                 }
             }
@@ -239,6 +338,7 @@ impl ReorderBuffer {
 #[derive(Clone, Copy, Debug)]
 enum Queue {
     InOrder,
+    Prints,
     Stragglers,
 }
 
@@ -261,6 +361,14 @@ mod tests {
         }
     }
 
+    /// The released event; these tests push events only.
+    fn released_event(released: Released<'_>) -> Event {
+        match released {
+            Released::Event(event) => event.clone(),
+            Released::Print(print) => panic!("no print was pushed, yet {print:?} was released"),
+        }
+    }
+
     fn drain(buffer: &mut ReorderBuffer, events: Vec<Event>) -> (Vec<Event>, usize) {
         let mut out = Vec::new();
         let mut late = 0;
@@ -268,10 +376,10 @@ mod tests {
             if let Admission::Late { .. } = buffer.push(event) {
                 late += 1;
             }
-            buffer.release_ready(|e| out.push(e.clone()));
+            buffer.release_ready(|r| out.push(released_event(r)));
         }
         buffer.advance_to(i64::MAX);
-        buffer.release_ready(|e| out.push(e.clone()));
+        buffer.release_ready(|r| out.push(released_event(r)));
         (out, late)
     }
 
@@ -280,7 +388,7 @@ mod tests {
         let mut buffer = ReorderBuffer::new(2_000, 100);
         let released = |buffer: &mut ReorderBuffer| {
             let mut out = Vec::new();
-            buffer.release_ready(|e| out.push(e.ts.utc_nanos));
+            buffer.release_ready(|r| out.push(released_event(r).ts.utc_nanos));
             out
         };
         assert!(matches!(buffer.push(trade(10, 1)), Admission::Buffered));
@@ -342,6 +450,85 @@ mod tests {
             let (out, late) = drain(&mut ReorderBuffer::new(5_000, 10_000), shuffled.into_iter().map(|x| x.2).collect());
             prop_assert_eq!(late, 0);
             prop_assert_eq!(out, sorted);
+        }
+
+        /// Trades pushed as prints are released exactly where their events would be, however
+        /// prints and events mix, even with equal times, duplicates and disorder.
+        #[test]
+        fn prints_release_where_their_events_would(
+            items in proptest::collection::vec((0i64..3, 0u8..4, 0u32..6, any::<bool>(), 0i64..4), 1..150),
+            lateness_secs in 1i64..5,
+        ) {
+            let symbols: Vec<pumpwatch_model::Id> = vec!["7992".into(), "3350".into()];
+            let mut secs = 0;
+            let mut arrivals = Vec::new();
+            for (i, (gap, kind, id, as_print, jitter)) in items.iter().enumerate() {
+                secs += gap;
+                let event = match kind {
+                    0 => cash(secs, *id),
+                    k => symbol_trade(secs, &symbols[*k as usize % 2], *id),
+                };
+                arrivals.push((secs + jitter, i, event, *as_print));
+            }
+            arrivals.sort_by_key(|(at, i, ..)| (*at, *i));
+            let lateness_ms = lateness_secs as u64 * 1000;
+
+            let as_events: Vec<Event> = arrivals.iter().map(|a| a.2.clone()).collect();
+            let (expected, expected_late) = drain(&mut ReorderBuffer::new(lateness_ms, 10_000), as_events);
+
+            let mut buffer = ReorderBuffer::new(lateness_ms, 10_000);
+            let mut by_tie = std::collections::HashMap::new();
+            let mut out = Vec::new();
+            let mut late = 0;
+            let mut release = |buffer: &mut ReorderBuffer, out: &mut Vec<Event>, by_tie: &std::collections::HashMap<(i64, u64), Event>| {
+                buffer.release_ready(|r| out.push(match r {
+                    Released::Event(e) => e.clone(),
+                    Released::Print(p) => by_tie[&(p.ts.utc_nanos, p.tie)].clone(),
+                }));
+            };
+            for (_, _, event, as_print) in arrivals {
+                let admission = match (&event.body, as_print) {
+                    (EventBody::Trade(t), true) => {
+                        let print = Print {
+                            ts: event.ts,
+                            symbol: symbols.iter().position(|s| *s == t.symbol).unwrap() as u32,
+                            qty: t.qty,
+                            price: t.price,
+                            tie: event.tie_key(),
+                        };
+                        by_tie.insert((print.ts.utc_nanos, print.tie), event.clone());
+                        buffer.push_print(&print, || event.clone())
+                    }
+                    _ => buffer.push(event),
+                };
+                if let Admission::Late { .. } = admission {
+                    late += 1;
+                }
+                release(&mut buffer, &mut out, &by_tie);
+            }
+            buffer.advance_to(i64::MAX);
+            release(&mut buffer, &mut out, &by_tie);
+            prop_assert_eq!(late, expected_late);
+            prop_assert_eq!(out, expected);
+        }
+    }
+
+    fn symbol_trade(secs: i64, symbol: &pumpwatch_model::Id, id: u32) -> Event {
+        let mut event = trade(secs, id);
+        if let EventBody::Trade(t) = &mut event.body {
+            t.symbol = symbol.clone();
+        }
+        event
+    }
+
+    fn cash(secs: i64, id: u32) -> Event {
+        Event {
+            ts: Timestamp::from_utc_nanos(secs * 1_000_000_000),
+            body: EventBody::Cash(pumpwatch_model::Cash {
+                account_id: format!("A{id}").into(),
+                amount: 1_000.into(),
+                currency: "JPY".into(),
+            }),
         }
     }
 }

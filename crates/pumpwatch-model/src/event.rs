@@ -10,6 +10,7 @@ use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::print::{hash_decimal, trade_tie_key};
 use crate::time::Timestamp;
 
 /// An identifier (account, order, symbol, ...) as the producer wrote it.
@@ -413,17 +414,9 @@ impl Event {
                 e.account_id.as_str().hash(&mut h);
             }
             EventBody::Trade(t) => {
-                t.symbol.as_str().hash(&mut h);
-                t.trade_id.as_deref().hash(&mut h);
-                t.qty.hash(&mut h);
-                hash_decimal(t.price, &mut h);
+                return trade_tie_key(&t.symbol, t.trade_id.as_deref(), t.qty, t.price);
             }
         }
         h.finish()
     }
-}
-
-fn hash_decimal(value: Decimal, h: &mut impl Hasher) {
-    value.mantissa().hash(h);
-    value.scale().hash(h);
 }

@@ -11,6 +11,7 @@ pub mod event;
 pub mod invalid;
 pub mod json;
 mod json_scan;
+pub mod print;
 pub mod raw;
 pub mod time;
 pub mod wire;
@@ -23,5 +24,6 @@ pub use event::{
 };
 pub use invalid::{InvalidEvent, InvalidReason};
 pub use json::decode_json_line;
+pub use print::{Print, PrintExtras, TapeSymbols};
 pub use raw::{Field, RawRecord};
 pub use time::Timestamp;

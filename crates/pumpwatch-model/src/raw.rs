@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use crate::decimal::{decimal_from_f64, parse_decimal};
 use crate::event::*;
 use crate::invalid::{InvalidEvent, InvalidReason};
+use crate::print::{trade_tie_key, Print, PrintExtras, TapeSymbols};
 use crate::time::Timestamp;
 
 /// One input value, as the carrier format typed it.
@@ -345,6 +346,38 @@ pub fn trade_from_cells(cells: TradeCells<'_>) -> Result<Event, InvalidReason> {
     })
 }
 
+/// A trade row from typed cells as a [`Print`]: the same checks as [`trade_from_cells`], in
+/// the same order, with the symbol given a code by `symbols` instead of copied.
+#[inline]
+pub fn print_from_cells(
+    cells: TradeCells<'_>,
+    symbols: &mut TapeSymbols,
+) -> Result<(Print, PrintExtras), InvalidReason> {
+    let symbol = checked_id(cells.symbol, "symbol")?;
+    let qty = positive_count(cells.qty, "qty")?;
+    let price = positive_decimal(&cells.price, "price")?;
+    let trade_id = cells
+        .trade_id
+        .map(|v| checked_id(v, "trade_id"))
+        .transpose()?;
+    let aggressor = cells
+        .aggressor
+        .map(|v| side_text(v, "aggressor"))
+        .transpose()?;
+    let print = Print {
+        ts: Timestamp::from_utc_nanos(cells.ts_nanos),
+        symbol: symbols.code(symbol),
+        qty,
+        price,
+        tie: trade_tie_key(symbol, trade_id, qty, price),
+    };
+    let extras = PrintExtras {
+        trade_id: trade_id.map(Id::new),
+        aggressor,
+    };
+    Ok((print, extras))
+}
+
 /// A `position` event from typed cells (see [`trade_from_cells`]).
 #[inline]
 pub fn position_from_cells(cells: PositionCells<'_>) -> Result<Event, InvalidReason> {
@@ -415,6 +448,11 @@ fn id(field: &Field<'_>, name: &'static str) -> Result<Id, InvalidReason> {
 
 #[inline]
 fn id_text(text: &str, name: &'static str) -> Result<Id, InvalidReason> {
+    checked_id(text, name).map(CompactString::new)
+}
+
+/// The id's text, if it is a valid id.
+fn checked_id<'t>(text: &'t str, name: &'static str) -> Result<&'t str, InvalidReason> {
     if text.is_empty() {
         return Err(InvalidReason::BadField {
             field: name,
@@ -427,7 +465,7 @@ fn id_text(text: &str, name: &'static str) -> Result<Id, InvalidReason> {
             why: "longer than 256 bytes",
         });
     }
-    Ok(CompactString::new(text))
+    Ok(text)
 }
 
 /// `asn` is written both as `"AS2516"` and as `2516`.

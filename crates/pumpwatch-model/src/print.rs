@@ -1,0 +1,90 @@
+//! A print of the tape in compact form: what the engine reads of a trade, with the symbol as
+//! a code into the tape's symbol table. Bulk tape files are read into prints so the tape, most
+//! of a day's events, skips building a full [`Event`] per row.
+
+use std::hash::{Hash, Hasher};
+
+use crate::decimal::Decimal;
+use crate::event::{Event, EventBody, Id, Side, Trade};
+use crate::time::Timestamp;
+
+/// A valid `trade` event as the engine reads it. Fixed-size and `Copy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Print {
+    pub ts: Timestamp,
+    /// The symbol's code in the symbol table of the source that read it (see [`TapeSymbols`]).
+    pub symbol: u32,
+    pub qty: u64,
+    pub price: Decimal,
+    /// [`Event::tie_key`] of the trade, computed while its fields are at hand.
+    pub tie: u64,
+}
+
+/// What the engine never reads of a print, kept beside it so the full event can be rebuilt (to
+/// quarantine it when it arrives late).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrintExtras {
+    pub trade_id: Option<Id>,
+    pub aggressor: Option<Side>,
+}
+
+/// A source's symbol table: code `i` is the `i`-th distinct symbol it read. Append-only, so
+/// a code never changes meaning.
+#[derive(Clone, Debug, Default)]
+pub struct TapeSymbols {
+    symbols: Vec<Id>,
+    codes: rustc_hash::FxHashMap<Id, u32>,
+}
+
+impl TapeSymbols {
+    /// The code of `symbol`, given one if it has none yet.
+    #[inline]
+    pub fn code(&mut self, symbol: &str) -> u32 {
+        if let Some(&code) = self.codes.get(symbol) {
+            return code;
+        }
+        let code = self.symbols.len() as u32;
+        let id = Id::new(symbol);
+        self.symbols.push(id.clone());
+        self.codes.insert(id, code);
+        code
+    }
+
+    /// Every symbol, in code order.
+    pub fn as_slice(&self) -> &[Id] {
+        &self.symbols
+    }
+}
+
+impl Print {
+    /// The full event the print and its extras stand for; `symbol` is the print's symbol.
+    pub fn to_event(&self, symbol: &Id, extras: &PrintExtras) -> Event {
+        Event {
+            ts: self.ts,
+            body: EventBody::Trade(Trade {
+                symbol: symbol.clone(),
+                qty: self.qty,
+                price: self.price,
+                trade_id: extras.trade_id.clone(),
+                aggressor: extras.aggressor,
+            }),
+        }
+    }
+}
+
+/// The tie key of a trade with these fields: the one [`Event::tie_key`] gives its event.
+#[inline]
+pub fn trade_tie_key(symbol: &str, trade_id: Option<&str>, qty: u64, price: Decimal) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    symbol.hash(&mut h);
+    trade_id.hash(&mut h);
+    qty.hash(&mut h);
+    hash_decimal(price, &mut h);
+    h.finish()
+}
+
+/// Decimals hash by mantissa and scale: validation normalises every decimal.
+pub(crate) fn hash_decimal(value: Decimal, h: &mut impl Hasher) {
+    value.mantissa().hash(h);
+    value.scale().hash(h);
+}
