@@ -480,7 +480,7 @@ mod tests {
             let mut by_tie = std::collections::HashMap::new();
             let mut out = Vec::new();
             let mut late = 0;
-            let mut release = |buffer: &mut ReorderBuffer, out: &mut Vec<Event>, by_tie: &std::collections::HashMap<(i64, u64), Event>| {
+            let release = |buffer: &mut ReorderBuffer, out: &mut Vec<Event>, by_tie: &std::collections::HashMap<(i64, u64), Event>| {
                 buffer.release_ready(|r| out.push(match r {
                     Released::Event(e) => e.clone(),
                     Released::Print(p) => by_tie[&(p.ts.utc_nanos, p.tie)].clone(),
