@@ -345,6 +345,8 @@ pub struct Accounts {
     next_number: u32,
     limit: usize,
     orders_max: usize,
+    /// The slot of the account touched last.
+    last_touched: u32,
     pub evicted: u64,
 }
 
@@ -357,6 +359,7 @@ impl Accounts {
             next_number: 0,
             limit,
             orders_max,
+            last_touched: 0,
             evicted: 0,
         }
     }
@@ -376,10 +379,22 @@ impl Accounts {
 
     /// The account's state, created if new, marked active at `now`.
     pub fn touch(&mut self, id: &Id, now_nanos: i64) -> &mut AccountState {
-        let slot = match self.index.get(id) {
-            Some(slot) => slot,
-            None => self.create(id),
+        // An account's events often come in a row (its start-of-day positions and cash):
+        // the last slot touched is checked before the index.
+        let last = self.last_touched as usize;
+        let slot = if last < self.slots.len()
+            && self.slots[last]
+                .as_ref()
+                .is_some_and(|state| state.id == *id)
+        {
+            self.last_touched
+        } else {
+            match self.index.get(id) {
+                Some(slot) => slot,
+                None => self.create(id),
+            }
         };
+        self.last_touched = slot;
         let state = self.slots[slot as usize]
             .as_mut()
             .expect("an indexed slot holds an account");
