@@ -41,7 +41,9 @@ pub use error::ReplayError;
 pub use naming::{classify, Compression, Format};
 pub use parquet_source::TS_OFFSET_COLUMN;
 pub use quarantine::QuarantineWriter;
-pub use source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
+pub use source::{
+    Batch, InputFile, Progress, Quarantined, Record, Run, Source, SourceInfo, SourceOptions,
+};
 
 /// Opens a file or a directory of per-type files with default options.
 pub fn open(input: &Path) -> Result<Box<dyn Source>, ReplayError> {

@@ -11,18 +11,103 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use pumpwatch_model::EventType;
+use pumpwatch_model::{EventType, Id, Print, PrintExtras};
 
 use crate::error::ReplayError;
-use crate::source::{Progress, Record, Source, SourceInfo};
+use crate::source::{Batch, Progress, Record, Run, Source, SourceInfo};
 
-/// One per-type file and the records read ahead from it.
+/// One per-type file and what was read ahead from it, head first.
 struct Lane {
     source: Box<dyn Source>,
-    /// Records read ahead, head first. Refilled in place: a `Vec` and a `VecDeque` convert
-    /// into each other without copying, so each record is moved once on its way through.
-    pending: VecDeque<Record>,
+    /// Records read ahead. Refilled in place: a `Vec` and a `VecDeque` convert into each other
+    /// without copying, so each record is moved once on its way through.
+    records: VecDeque<Record>,
+    /// Prints read ahead (a tape lane), from `next_print` on, and their extras.
+    prints: Vec<Print>,
+    extras: Vec<PrintExtras>,
+    next_print: usize,
+    /// The read order of what is left: the front run is partly taken.
+    runs: VecDeque<Run>,
     exhausted: bool,
+}
+
+/// What a lane holds next.
+enum Head {
+    /// An event or a print at this time, of this type.
+    Keyed(i64, EventType),
+    Invalid,
+    Empty,
+}
+
+impl Lane {
+    fn head(&self) -> Head {
+        match self.runs.front() {
+            None => Head::Empty,
+            Some(Run::Records(_)) => match self.records.front() {
+                Some(Record::Event(event)) => Head::Keyed(event.ts.utc_nanos, event.event_type()),
+                Some(Record::Invalid(_)) => Head::Invalid,
+                None => Head::Empty,
+            },
+            Some(Run::Prints(_)) => match self.prints.get(self.next_print) {
+                Some(print) => Head::Keyed(print.ts.utc_nanos, EventType::Trade),
+                None => Head::Empty,
+            },
+        }
+    }
+
+    /// Moves the head into `out`; a print goes as a print when `tape`, else as its event.
+    #[inline]
+    fn pop_into(&mut self, out: &mut Batch, tape: bool) {
+        let Some(run) = self.runs.front_mut() else {
+            return;
+        };
+        let records = matches!(run, Run::Records(_));
+        let (Run::Records(left) | Run::Prints(left)) = run;
+        *left -= 1;
+        if *left == 0 {
+            self.runs.pop_front();
+        }
+        if records {
+            out.extend_records(self.records.pop_front());
+            return;
+        }
+        let i = self.next_print;
+        self.next_print += 1;
+        let (print, extras) = (self.prints[i], std::mem::take(&mut self.extras[i]));
+        if tape {
+            out.push_print(print, extras);
+        } else {
+            let symbol = &self.source.tape_symbols()[print.symbol as usize];
+            out.push_record(Record::Event(print.to_event(symbol, &extras)));
+        }
+    }
+
+    /// Reads the next batch of the file once everything read ahead is taken.
+    fn refill(&mut self, batch_records: usize, tape: bool) -> Result<(), ReplayError> {
+        let mut batch = Batch {
+            records: Vec::from(std::mem::take(&mut self.records)),
+            prints: std::mem::take(&mut self.prints),
+            extras: std::mem::take(&mut self.extras),
+            runs: Vec::from(std::mem::take(&mut self.runs)),
+        };
+        let read = if tape {
+            self.source.next_tape(&mut batch, batch_records)
+        } else {
+            batch.clear();
+            let read = self.source.next_batch(&mut batch.records, batch_records);
+            if !batch.records.is_empty() {
+                batch.runs.push(Run::Records(batch.records.len()));
+            }
+            read
+        };
+        self.records = VecDeque::from(batch.records);
+        self.prints = batch.prints;
+        self.extras = batch.extras;
+        self.next_print = 0;
+        self.runs = VecDeque::from(batch.runs);
+        self.exhausted = !read?;
+        Ok(())
+    }
 }
 
 /// Merges per-type sources by `(ts, type)`; see the module documentation.
@@ -44,7 +129,11 @@ impl MergeSource {
             .into_iter()
             .map(|source| Lane {
                 source,
-                pending: VecDeque::new(),
+                records: VecDeque::new(),
+                prints: Vec::new(),
+                extras: Vec::new(),
+                next_print: 0,
+                runs: VecDeque::new(),
                 exhausted: false,
             })
             .collect();
@@ -61,44 +150,44 @@ impl MergeSource {
     /// Brings lane `i` to a state where its head is an event (then it joins `heads`) or it is
     /// exhausted; invalid records on the way are emitted into `out`. Returns false when `out`
     /// is full before that (the lane stays stale).
-    fn settle(&mut self, i: usize, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+    fn settle(
+        &mut self,
+        i: usize,
+        out: &mut Batch,
+        max: usize,
+        tape: bool,
+    ) -> Result<bool, ReplayError> {
         // When every other lane's head is in the heap, this lane's events can go straight out
         // for as long as they come before the heap's top: runs from one file then cost no
         // heap operations.
         let others_settled = self.stale.len() == 1;
         let lane = &mut self.lanes[i];
         loop {
-            match lane.pending.front() {
-                Some(Record::Event(event)) => {
-                    let key = Reverse((event.ts.utc_nanos, event.event_type(), i));
+            match lane.head() {
+                Head::Keyed(ts, event_type) => {
+                    let key = Reverse((ts, event_type, i));
                     let first = self.heads.peek().is_none_or(|top| key > *top);
                     if others_settled && first && out.len() < max {
-                        out.extend(lane.pending.pop_front());
+                        lane.pop_into(out, tape);
                         continue;
                     }
                     self.heads.push(key);
                     return Ok(true);
                 }
-                Some(Record::Invalid(_)) => {
+                Head::Invalid => {
                     if out.len() >= max {
                         return Ok(false);
                     }
-                    out.extend(lane.pending.pop_front());
+                    lane.pop_into(out, tape);
                 }
-                None if lane.exhausted => return Ok(true),
-                None => {
-                    let mut batch = Vec::from(std::mem::take(&mut lane.pending));
-                    let read = lane.source.next_batch(&mut batch, self.batch_records);
-                    lane.pending = VecDeque::from(batch);
-                    lane.exhausted = !read?;
-                }
+                Head::Empty if lane.exhausted => return Ok(true),
+                Head::Empty => lane.refill(self.batch_records, tape)?,
             }
         }
     }
-}
 
-impl Source for MergeSource {
-    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+    /// Fills `out` with up to `max` records and prints (prints only when `tape`).
+    fn merge(&mut self, out: &mut Batch, max: usize, tape: bool) -> Result<bool, ReplayError> {
         out.clear();
         let max = max.max(1);
         if let Some(error) = self.error.take() {
@@ -106,7 +195,7 @@ impl Source for MergeSource {
         }
         while out.len() < max {
             if let Some(&i) = self.stale.last() {
-                match self.settle(i, out, max) {
+                match self.settle(i, out, max, tape) {
                     Ok(true) => {
                         self.stale.pop();
                     }
@@ -122,10 +211,33 @@ impl Source for MergeSource {
             let Some(Reverse((_, _, i))) = self.heads.pop() else {
                 return Ok(false);
             };
-            out.extend(self.lanes[i].pending.pop_front());
+            self.lanes[i].pop_into(out, tape);
             self.stale.push(i);
         }
         Ok(true)
+    }
+}
+
+impl Source for MergeSource {
+    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        let mut batch = Batch::of_records(std::mem::take(out));
+        let result = self.merge(&mut batch, max, false);
+        *out = batch.records;
+        result
+    }
+
+    fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
+        self.merge(out, max, true)
+    }
+
+    /// The tape lane's table: a directory holds one file per type, so at most one lane reads
+    /// prints.
+    fn tape_symbols(&self) -> &[Id] {
+        self.lanes
+            .iter()
+            .map(|lane| lane.source.tape_symbols())
+            .find(|symbols| !symbols.is_empty())
+            .unwrap_or(&[])
     }
 
     fn progress(&self) -> Progress {

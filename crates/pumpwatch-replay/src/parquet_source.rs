@@ -11,13 +11,15 @@ use std::path::PathBuf;
 
 use polars::prelude::*;
 use pumpwatch_model::raw::FIELD_NAMES;
-use pumpwatch_model::{Decimal, EventType, Field as RawField, Timestamp};
+use pumpwatch_model::{Decimal, EventType, Field as RawField, Id, TapeSymbols, Timestamp};
 
 use crate::error::ReplayError;
 use crate::fields::{build_record, field_index};
 use crate::naming::display_name;
 use crate::parquet_typed::{Columns, TypedRows};
-use crate::source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
+use crate::source::{
+    Batch as OutBatch, InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
+};
 
 /// The column the Parquet writer adds next to a timestamp `ts` column: the producer's UTC
 /// offset in seconds, which a Parquet timestamp cannot hold. Honoured only with a timestamp
@@ -167,6 +169,8 @@ pub struct ParquetSource {
     batch: Option<Batch>,
     bytes_read: u64,
     bytes_total: u64,
+    /// The symbol table of the prints handed out by [`Source::next_tape`].
+    symbols: TapeSymbols,
 }
 
 pub(crate) type StrArray = <StringType as PolarsDataType>::Array;
@@ -303,6 +307,7 @@ impl ParquetSource {
             batch: None,
             bytes_read: 0,
             bytes_total,
+            symbols: TapeSymbols::default(),
         })
     }
 
@@ -593,8 +598,10 @@ fn render_row(
     out
 }
 
-impl Source for ParquetSource {
-    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+impl ParquetSource {
+    /// Reads up to `max` rows into `out`; with `tape`, the valid rows of a tape file whose
+    /// columns have the usual types as prints.
+    fn read(&mut self, out: &mut OutBatch, max: usize, tape: bool) -> Result<bool, ReplayError> {
         out.clear();
         let max = max.max(1);
         while out.len() < max {
@@ -627,8 +634,18 @@ impl Source for ParquetSource {
                 Some(c) if ts_is_instant => Some(&cols[c]),
                 _ => None,
             };
+            let prints = typed.as_ref().filter(|t| tape && t.is_tape());
             let end = batch.len.min(batch.next_row + (max - out.len()));
             for row in batch.next_row..end {
+                if let Some((mut print, extras)) =
+                    prints.and_then(|t| t.print(row, &mut self.symbols))
+                {
+                    if let Some(secs) = ts_offsets.and_then(|col| offset_secs(col, row)) {
+                        print.ts = print.ts.with_offset(secs);
+                    }
+                    out.push_print(print, extras);
+                    continue;
+                }
                 let event = match typed.as_ref().and_then(|t| t.event(row)) {
                     Some(event) => Ok(event),
                     None => build_record(|index| match self.field_sources[index] {
@@ -638,7 +655,7 @@ impl Source for ParquetSource {
                     })
                     .validate(self.default_type),
                 };
-                out.push(match event {
+                out.push_record(match event {
                     Ok(mut event) => {
                         if let Some(secs) = ts_offsets.and_then(|col| offset_secs(col, row)) {
                             event.ts = event.ts.with_offset(secs);
@@ -666,6 +683,23 @@ impl Source for ParquetSource {
         }
         Ok(true)
     }
+}
+
+impl Source for ParquetSource {
+    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        let mut batch = OutBatch::of_records(std::mem::take(out));
+        let result = self.read(&mut batch, max, false);
+        *out = batch.records;
+        result
+    }
+
+    fn next_tape(&mut self, out: &mut OutBatch, max: usize) -> Result<bool, ReplayError> {
+        self.read(out, max, true)
+    }
+
+    fn tape_symbols(&self) -> &[Id] {
+        self.symbols.as_slice()
+    }
 
     fn progress(&self) -> Progress {
         Progress {
@@ -683,10 +717,23 @@ impl Source for ParquetSource {
 mod tests {
     use super::*;
     use crate::naming::{Compression, Format};
+    use crate::source::Run;
     use proptest::prelude::*;
 
     /// Every record of `path`, read with the direct path for bulk types or without it.
-    fn read_all(path: &std::path::Path, event_type: EventType, direct: bool) -> Vec<Record> {
+    /// How a test reads a file.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Reading {
+        /// Every row cell by cell.
+        Generic,
+        /// Bulk rows typed, as events.
+        Direct,
+        /// Bulk rows typed, trades as prints (turned back into events here).
+        Tape,
+    }
+
+    /// Every record of `path`, read the `reading` way.
+    fn read_all(path: &std::path::Path, event_type: EventType, reading: Reading) -> Vec<Record> {
         let file = InputFile {
             path: path.to_path_buf(),
             format: Format::Parquet,
@@ -698,20 +745,27 @@ mod tests {
             ..SourceOptions::default()
         };
         let mut source = ParquetSource::open(&file, &options).unwrap();
-        if direct {
+        if reading == Reading::Generic {
+            source.direct = None;
+        } else {
             assert!(
                 source.direct.is_some(),
                 "{} is read directly",
                 path.display()
             );
-        } else {
-            source.direct = None;
         }
         let mut all = Vec::new();
-        let mut batch = Vec::new();
         loop {
-            let more = source.next_batch(&mut batch, 5).unwrap();
-            all.append(&mut batch);
+            let (more, mut records) = if reading == Reading::Tape {
+                let mut batch = OutBatch::default();
+                let more = source.next_tape(&mut batch, 5).unwrap();
+                assert!(batch.len() <= 5);
+                (more, batch.into_records(source.tape_symbols()))
+            } else {
+                let mut batch = Vec::new();
+                (source.next_batch(&mut batch, 5).unwrap(), batch)
+            };
+            all.append(&mut records);
             if !more {
                 return all;
             }
@@ -843,10 +897,12 @@ mod tests {
                 columns.push(ints(TS_OFFSET_COLUMN, &rows.iter().map(|r| r.6).collect::<Vec<_>>()));
             }
             write(&path, columns);
-            let direct = read_all(&path, EventType::Trade, true);
-            let generic = read_all(&path, EventType::Trade, false);
+            let direct = read_all(&path, EventType::Trade, Reading::Direct);
+            let generic = read_all(&path, EventType::Trade, Reading::Generic);
+            let tape = read_all(&path, EventType::Trade, Reading::Tape);
             prop_assert_eq!(direct.len(), rows.len());
-            prop_assert_eq!(direct, generic);
+            prop_assert_eq!(&direct, &generic);
+            prop_assert_eq!(tape, generic);
         }
 
         /// The same for a start-of-day positions file.
@@ -865,8 +921,8 @@ mod tests {
                 texts("symbol", &rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>()),
                 ints("qty", &rows.iter().map(|r| r.3).collect::<Vec<_>>()),
             ]);
-            let direct = read_all(&path, EventType::Position, true);
-            let generic = read_all(&path, EventType::Position, false);
+            let direct = read_all(&path, EventType::Position, Reading::Direct);
+            let generic = read_all(&path, EventType::Position, Reading::Generic);
             prop_assert_eq!(direct.len(), rows.len());
             prop_assert_eq!(direct, generic);
         }
@@ -917,6 +973,51 @@ mod tests {
         assert_eq!(typed(decimal_price, ints("qty", &[Some(300)])), Some(event));
         let float_qty = Column::new("qty".into(), [300.0f64]);
         assert_eq!(typed(text_price, float_qty), None, "a float quantity");
+    }
+
+    /// Valid trades of a tape file come out as prints, in read order with the records of the
+    /// rows that are not, and share one code per symbol.
+    #[test]
+    fn tape_rows_are_read_as_prints_in_order_with_the_invalid_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trades.parquet");
+        let ts = 1_742_184_302_000_000;
+        write(
+            &path,
+            vec![
+                timestamps("ts", &[Some(ts), Some(ts), Some(ts + 1), Some(ts + 2)]),
+                texts(
+                    "symbol",
+                    &["7992", "7992", "3350", "7992"].map(|s| Some(s.to_string())),
+                ),
+                ints("qty", &[Some(100), Some(0), Some(200), Some(300)]),
+                texts(
+                    "price",
+                    &["112.5", "1", "80", "113"].map(|s| Some(s.to_string())),
+                ),
+            ],
+        );
+        let file = InputFile {
+            path: path.clone(),
+            format: Format::Parquet,
+            compression: Compression::None,
+            default_type: Some(EventType::Trade),
+        };
+        let mut source = ParquetSource::open(&file, &SourceOptions::default()).unwrap();
+        let mut batch = OutBatch::default();
+        assert!(
+            !source.next_tape(&mut batch, 100).unwrap(),
+            "the whole file at once"
+        );
+        assert_eq!(
+            batch.runs,
+            [Run::Prints(1), Run::Records(1), Run::Prints(2)]
+        );
+        assert!(matches!(batch.records[0], Record::Invalid(_)));
+        let codes: Vec<u32> = batch.prints.iter().map(|p| p.symbol).collect();
+        assert_eq!(codes, [0, 1, 0]);
+        assert_eq!(source.tape_symbols(), ["7992", "3350"]);
+        assert_eq!(batch.prints[2].qty, 300);
     }
 
     #[test]

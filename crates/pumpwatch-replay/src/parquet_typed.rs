@@ -10,8 +10,10 @@
 use std::borrow::Cow;
 
 use polars::prelude::*;
-use pumpwatch_model::raw::{position_from_cells, trade_from_cells, PositionCells, TradeCells};
-use pumpwatch_model::{Decimal, Event, Field};
+use pumpwatch_model::raw::{
+    position_from_cells, print_from_cells, trade_from_cells, PositionCells, TradeCells,
+};
+use pumpwatch_model::{Decimal, Event, Field, Print, PrintExtras, TapeSymbols};
 
 use crate::parquet_source::{Col, Direct, I128Array, I64Array, StrArray};
 
@@ -191,6 +193,43 @@ impl<'a> TypedRows<'a> {
                 qty: c.ints(qty)?,
             },
         }))
+    }
+
+    /// Whether the rows are trades, which [`TypedRows::print`] can read.
+    pub(crate) fn is_tape(&self) -> bool {
+        matches!(self.0, Rows::Trade { .. })
+    }
+
+    /// The row as a print, for trades; `None` when the row must be read as an event.
+    #[inline]
+    pub(crate) fn print(
+        &self,
+        row: usize,
+        symbols: &mut TapeSymbols,
+    ) -> Option<(Print, PrintExtras)> {
+        let Rows::Trade {
+            ts,
+            symbol,
+            qty,
+            price,
+            trade_id,
+            aggressor,
+        } = &self.0
+        else {
+            return None;
+        };
+        print_from_cells(
+            TradeCells {
+                ts_nanos: ts.nanos(row)?,
+                symbol: symbol.get(row)?,
+                qty: qty.get(row)?,
+                price: price.get(row)?,
+                trade_id: trade_id.and_then(|t| t.get(row)),
+                aggressor: aggressor.and_then(|a| a.get(row)),
+            },
+            symbols,
+        )
+        .ok()
     }
 
     /// The row's event, or `None` when the row must be read cell by cell.

@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use pumpwatch_core::{Engine, Input, Output};
-use pumpwatch_replay::{OutputFormat, QuarantineWriter, Record, Source};
+use pumpwatch_model::EventType;
+use pumpwatch_replay::{Batch, OutputFormat, QuarantineWriter, Record, Run, Source};
 
 use crate::summary::{self, RunCounts};
 
@@ -81,24 +82,33 @@ fn drive(
     let mut counts = RunCounts::default();
     let started = Instant::now();
 
-    let mut batch = Vec::with_capacity(BATCH_RECORDS);
+    let mut batch = Batch::default();
     let mut outputs = Vec::new();
     loop {
-        let more = source.next_batch(&mut batch, BATCH_RECORDS)?;
-        for record in batch.drain(..) {
-            match record {
-                Record::Event(event) => {
-                    counts.read_by_type[event.event_type().index()] += 1;
-                    if let Some(engine) = engine.as_mut() {
-                        engine.step(Input::Event(event), &mut outputs);
+        let more = source.next_tape(&mut batch, BATCH_RECORDS)?;
+        let symbols = source.tape_symbols();
+        let mut records = batch.records.drain(..);
+        let mut prints = batch.prints.iter().zip(&batch.extras);
+        for run in &batch.runs {
+            match *run {
+                Run::Records(n) => {
+                    for record in records.by_ref().take(n) {
+                        take_record(
+                            record,
+                            &mut engine,
+                            &mut counts,
+                            &mut quarantine,
+                            &mut outputs,
+                        )?;
                     }
                 }
-                Record::Invalid(invalid) => {
-                    *counts
-                        .invalid_by_label
-                        .entry(invalid.reason.reason.label())
-                        .or_default() += 1;
-                    quarantine.write(&invalid)?;
+                Run::Prints(n) => {
+                    counts.read_by_type[EventType::Trade.index()] += n as u64;
+                    if let Some(engine) = engine.as_mut() {
+                        for (print, extras) in prints.by_ref().take(n) {
+                            engine.step_print(print, symbols, extras, &mut outputs);
+                        }
+                    }
                 }
             }
         }
@@ -129,6 +139,33 @@ fn drive(
         "{}",
         summary::render(&counts, stats.as_ref(), started.elapsed())
     );
+    Ok(())
+}
+
+/// Counts a record; a valid event goes through the engine when there is one, an invalid
+/// record to the quarantine.
+fn take_record(
+    record: Record,
+    engine: &mut Option<Engine>,
+    counts: &mut RunCounts,
+    quarantine: &mut QuarantineWriter,
+    outputs: &mut Vec<Output>,
+) -> anyhow::Result<()> {
+    match record {
+        Record::Event(event) => {
+            counts.read_by_type[event.event_type().index()] += 1;
+            if let Some(engine) = engine.as_mut() {
+                engine.step(Input::Event(event), outputs);
+            }
+        }
+        Record::Invalid(invalid) => {
+            *counts
+                .invalid_by_label
+                .entry(invalid.reason.reason.label())
+                .or_default() += 1;
+            quarantine.write(&invalid)?;
+        }
+    }
     Ok(())
 }
 

@@ -220,6 +220,25 @@ fn simulate_replay_eval_reaches_the_quality_bar() {
         String::from_utf8_lossy(&out.stderr)
     );
     let alerts = stdout(&pumpwatch(&["replay", day.to_str().unwrap()], tmp.path()));
+
+    // The same day as Parquet, whose tape is read as prints, gives the same alerts.
+    let parquet = tmp.path().join("parquet");
+    let converted = pumpwatch(
+        &[
+            "convert",
+            day.to_str().unwrap(),
+            "--out",
+            parquet.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(converted.status.success());
+    let parquet_alerts = stdout(&pumpwatch(
+        &["replay", parquet.to_str().unwrap()],
+        tmp.path(),
+    ));
+    assert_eq!(parquet_alerts, alerts, "Parquet and NDJSON alerts differ");
+
     let alerts_path = tmp.path().join("alerts.ndjson");
     std::fs::write(&alerts_path, alerts).unwrap();
     let report = stdout(&pumpwatch(
