@@ -250,6 +250,38 @@ impl ReorderBuffer {
     /// Which queue holds the next event that may be processed: the smallest key, if its `ts` is
     /// below the watermark, or if the buffer is over capacity (then counted as forced).
     fn ready(&mut self) -> Option<Queue> {
+        // The common cases by time alone: nothing below the watermark, or one queue's head
+        // strictly earliest.
+        let in_order_nanos = self.in_order.front().map(|p| p.utc_nanos);
+        let print_nanos = self.prints.front().map(|p| p.print.ts.utc_nanos);
+        let straggler_nanos = self.stragglers.peek().map(|p| p.0.utc_nanos);
+        let earliest = [in_order_nanos, print_nanos, straggler_nanos]
+            .into_iter()
+            .flatten()
+            .min()?;
+        if earliest >= self.watermark_nanos && self.len() <= self.capacity {
+            return None;
+        }
+        let strictly_first = |nanos: Option<i64>, others: [Option<i64>; 2]| {
+            nanos == Some(earliest) && others.iter().all(|other| *other != Some(earliest))
+        };
+        let queue = if strictly_first(in_order_nanos, [print_nanos, straggler_nanos]) {
+            Queue::InOrder
+        } else if strictly_first(print_nanos, [in_order_nanos, straggler_nanos]) {
+            Queue::Prints
+        } else {
+            self.first_by_key()
+        };
+        if earliest >= self.watermark_nanos {
+            self.forced_releases += 1;
+            // Events older than what was forced out can no longer be ordered: move the watermark.
+            self.advance_to(earliest);
+        }
+        Some(queue)
+    }
+
+    /// The queue whose head has the smallest full key (some heads share the earliest time).
+    fn first_by_key(&mut self) -> Queue {
         let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek()) {
             // Read-only on the heap: a mutable peek would sift it on every pop.
             (Some(front), Some(straggler)) => {
@@ -268,7 +300,7 @@ impl ReorderBuffer {
         } else {
             Queue::InOrder
         };
-        let queue = match self.prints.front() {
+        match self.prints.front() {
             None => events_first,
             Some(print) => {
                 let print_first = match events_first {
@@ -291,21 +323,7 @@ impl ReorderBuffer {
                     events_first
                 }
             }
-        };
-        let next_nanos = match queue {
-            Queue::InOrder => self.in_order.front().map(|p| p.utc_nanos),
-            Queue::Prints => self.prints.front().map(|p| p.print.ts.utc_nanos),
-            Queue::Stragglers => self.stragglers.peek().map(|p| p.0.utc_nanos),
-        }?;
-        if next_nanos >= self.watermark_nanos {
-            if self.len() <= self.capacity {
-                return None;
-            }
-            self.forced_releases += 1;
-            // Events older than what was forced out can no longer be ordered: move the watermark.
-            self.advance_to(next_nanos);
         }
-        Some(queue)
     }
 
     /// Hands every event and print that may be processed to `process`, in order, by

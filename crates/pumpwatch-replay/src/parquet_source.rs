@@ -18,7 +18,7 @@ use crate::fields::{build_record, field_index};
 use crate::naming::display_name;
 use crate::parquet_typed::{Columns, TypedRows};
 use crate::source::{
-    Batch as OutBatch, InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
+    Batch, InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
 };
 
 /// The column the Parquet writer adds next to a timestamp `ts` column: the producer's UTC
@@ -129,7 +129,7 @@ struct Slice {
 }
 
 /// The decoded columns of the current slice, in projection order.
-struct Batch {
+struct Decoded {
     columns: Vec<Series>,
     /// For columns of a type no field accepts: which rows are null.
     null_masks: Vec<Option<BooleanChunked>>,
@@ -166,7 +166,7 @@ pub struct ParquetSource {
     ts_offset_column: Option<usize>,
     slices: Vec<Slice>,
     next_slice: usize,
-    batch: Option<Batch>,
+    batch: Option<Decoded>,
     bytes_read: u64,
     bytes_total: u64,
     /// The symbol table of the prints handed out by [`Source::next_tape`].
@@ -312,7 +312,7 @@ impl ParquetSource {
     }
 
     /// Decodes the next slice; `None` at the end of the file.
-    fn load(&mut self) -> Result<Option<Batch>, ReplayError> {
+    fn load(&mut self) -> Result<Option<Decoded>, ReplayError> {
         let Some(slice) = self.slices.get(self.next_slice).copied() else {
             return Ok(None);
         };
@@ -368,7 +368,7 @@ impl ParquetSource {
             columns.push(series);
         }
         self.bytes_read = slice.bytes_after;
-        Ok(Some(Batch {
+        Ok(Some(Decoded {
             columns,
             null_masks,
             has_nulls,
@@ -601,7 +601,7 @@ fn render_row(
 impl ParquetSource {
     /// Reads up to `max` rows into `out`; with `tape`, the valid rows of a tape file whose
     /// columns have the usual types as prints.
-    fn read(&mut self, out: &mut OutBatch, max: usize, tape: bool) -> Result<bool, ReplayError> {
+    fn read(&mut self, out: &mut Batch, max: usize, tape: bool) -> Result<bool, ReplayError> {
         out.clear();
         let max = max.max(1);
         while out.len() < max {
@@ -687,13 +687,13 @@ impl ParquetSource {
 
 impl Source for ParquetSource {
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
-        let mut batch = OutBatch::of_records(std::mem::take(out));
+        let mut batch = Batch::of_records(std::mem::take(out));
         let result = self.read(&mut batch, max, false);
         *out = batch.records;
         result
     }
 
-    fn next_tape(&mut self, out: &mut OutBatch, max: usize) -> Result<bool, ReplayError> {
+    fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
         self.read(out, max, true)
     }
 
@@ -757,7 +757,7 @@ mod tests {
         let mut all = Vec::new();
         loop {
             let (more, mut records) = if reading == Reading::Tape {
-                let mut batch = OutBatch::default();
+                let mut batch = Batch::default();
                 let more = source.next_tape(&mut batch, 5).unwrap();
                 assert!(batch.len() <= 5);
                 (more, batch.into_records(source.tape_symbols()))
@@ -1004,7 +1004,7 @@ mod tests {
             default_type: Some(EventType::Trade),
         };
         let mut source = ParquetSource::open(&file, &SourceOptions::default()).unwrap();
-        let mut batch = OutBatch::default();
+        let mut batch = Batch::default();
         assert!(
             !source.next_tape(&mut batch, 100).unwrap(),
             "the whole file at once"
