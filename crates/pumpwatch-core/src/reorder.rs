@@ -252,22 +252,20 @@ impl ReorderBuffer {
     fn ready(&mut self) -> Option<Queue> {
         // The common cases by time alone: nothing below the watermark, or one queue's head
         // strictly earliest.
-        let in_order_nanos = self.in_order.front().map(|p| p.utc_nanos);
-        let print_nanos = self.prints.front().map(|p| p.print.ts.utc_nanos);
-        let straggler_nanos = self.stragglers.peek().map(|p| p.0.utc_nanos);
-        let earliest = [in_order_nanos, print_nanos, straggler_nanos]
-            .into_iter()
-            .flatten()
-            .min()?;
+        if self.is_empty() {
+            return None;
+        }
+        // An empty queue's head time is the largest; a tie with it takes the full comparison.
+        let in_order_nanos = self.in_order.front().map_or(i64::MAX, |p| p.utc_nanos);
+        let print_nanos = self.prints.front().map_or(i64::MAX, |p| p.print.ts.utc_nanos);
+        let straggler_nanos = self.stragglers.peek().map_or(i64::MAX, |p| p.0.utc_nanos);
+        let earliest = in_order_nanos.min(print_nanos).min(straggler_nanos);
         if earliest >= self.watermark_nanos && self.len() <= self.capacity {
             return None;
         }
-        let strictly_first = |nanos: Option<i64>, others: [Option<i64>; 2]| {
-            nanos == Some(earliest) && others.iter().all(|other| *other != Some(earliest))
-        };
-        let queue = if strictly_first(in_order_nanos, [print_nanos, straggler_nanos]) {
+        let queue = if in_order_nanos < print_nanos && in_order_nanos < straggler_nanos {
             Queue::InOrder
-        } else if strictly_first(print_nanos, [in_order_nanos, straggler_nanos]) {
+        } else if print_nanos < in_order_nanos && print_nanos < straggler_nanos {
             Queue::Prints
         } else {
             self.first_by_key()
