@@ -4,7 +4,14 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pumpwatch_benches::{day_lines, decode_all};
 use pumpwatch_core::{Engine, EngineConfig, Input};
-use pumpwatch_model::decode_json_line;
+use pumpwatch_model::{decode_json_line, Event, EventBody, Print, PrintExtras, TapeSymbols};
+
+/// One input as a Parquet replay feeds the engine: an event, or a print of the tape.
+#[derive(Clone)]
+enum Fed {
+    Event(Event),
+    Print(Print, PrintExtras),
+}
 
 const LINES: usize = 300_000;
 
@@ -34,6 +41,49 @@ fn benches(c: &mut Criterion) {
                 let mut out = Vec::new();
                 for event in events {
                     engine.step(Input::Event(event), &mut out);
+                    out.clear();
+                }
+                engine.step(Input::Flush, &mut out);
+                engine.stats().processed_total()
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    // The same day with its tape as prints, as a Parquet replay feeds it.
+    let mut symbols = TapeSymbols::default();
+    let fed: Vec<Fed> = events
+        .iter()
+        .map(|event| match &event.body {
+            EventBody::Trade(t) => Fed::Print(
+                Print {
+                    ts: event.ts,
+                    symbol: symbols.code(&t.symbol),
+                    qty: t.qty,
+                    price: t.price,
+                    tie: event.tie_key(),
+                },
+                PrintExtras {
+                    trade_id: t.trade_id.clone(),
+                    aggressor: t.aggressor,
+                },
+            ),
+            _ => Fed::Event(event.clone()),
+        })
+        .collect();
+    group.bench_function("engine_step_tape_as_prints", |b| {
+        b.iter_batched(
+            || fed.clone(),
+            |fed| {
+                let mut engine = Engine::new(EngineConfig::default()).expect("default config");
+                let mut out = Vec::new();
+                for item in fed {
+                    match item {
+                        Fed::Event(event) => engine.step(Input::Event(event), &mut out),
+                        Fed::Print(print, extras) => {
+                            engine.step_print(&print, symbols.as_slice(), &extras, &mut out)
+                        }
+                    }
                     out.clear();
                 }
                 engine.step(Input::Flush, &mut out);

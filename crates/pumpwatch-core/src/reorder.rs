@@ -257,7 +257,10 @@ impl ReorderBuffer {
         }
         // An empty queue's head time is the largest; a tie with it takes the full comparison.
         let in_order_nanos = self.in_order.front().map_or(i64::MAX, |p| p.utc_nanos);
-        let print_nanos = self.prints.front().map_or(i64::MAX, |p| p.print.ts.utc_nanos);
+        let print_nanos = self
+            .prints
+            .front()
+            .map_or(i64::MAX, |p| p.print.ts.utc_nanos);
         let straggler_nanos = self.stragglers.peek().map_or(i64::MAX, |p| p.0.utc_nanos);
         let earliest = in_order_nanos.min(print_nanos).min(straggler_nanos);
         if earliest >= self.watermark_nanos && self.len() <= self.capacity {

@@ -64,10 +64,17 @@ fn parse_plain(bytes: &[u8]) -> Option<Decimal> {
         None if body.len() > PLAIN_MAX_DIGITS => return None,
         None => 0,
     };
+    // Normalised here, on the `u64`: trailing zeros of the fraction go, and a zero has scale 0
+    // (so `-0` is `0`). `Decimal::normalize` does the same with 96-bit divisions.
+    let (mut mantissa, mut scale) = (mantissa, scale);
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
     // At most 18 digits: below 10^18 < i64::MAX, and the scale is at most 17.
     let magnitude = i64::try_from(mantissa).ok()?;
     let mantissa = if negative { -magnitude } else { magnitude };
-    Some(Decimal::new(mantissa, u32::try_from(scale).ok()?).normalize())
+    Some(Decimal::new(mantissa, u32::try_from(scale).ok()?))
 }
 
 /// The general parser behind [`parse_decimal`]'s fast path: `rust_decimal`'s exact parsing, with
