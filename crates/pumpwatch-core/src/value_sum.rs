@@ -21,8 +21,18 @@ impl ValueSum {
     pub fn add(&mut self, price: Decimal, qty: u64, rest: &mut Decimal) {
         let scale = price.scale();
         if scale <= SCALE {
-            let sum = price
-                .mantissa()
+            let mantissa = price.mantissa();
+            // Nearly every print: a mantissa and a quantity below 2^32, whose product times
+            // 10^6 is below 2^84, so only the final add can overflow; no 128-bit multiply
+            // checks.
+            if let (Ok(small), true) = (u32::try_from(mantissa), qty <= u64::from(u32::MAX)) {
+                let value = i128::from(u64::from(small) * qty) * POW10[scale as usize];
+                if let Some(sum) = self.units.checked_add(value) {
+                    self.units = sum;
+                    return;
+                }
+            }
+            let sum = mantissa
                 .checked_mul(POW10[scale as usize])
                 .and_then(|m| m.checked_mul(i128::from(qty)))
                 .and_then(|v| self.units.checked_add(v));
