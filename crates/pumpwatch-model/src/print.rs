@@ -88,3 +88,41 @@ pub(crate) fn hash_decimal(value: Decimal, h: &mut impl Hasher) {
     value.mantissa().hash(h);
     value.scale().hash(h);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A print and its arrival number fill one cache line in the reorder queue.
+    #[test]
+    fn a_print_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Print>(), 56);
+    }
+
+    #[test]
+    fn codes_are_dense_and_stable() {
+        let mut symbols = TapeSymbols::default();
+        assert_eq!(symbols.code("7992"), 0);
+        assert_eq!(symbols.code("3350"), 1);
+        assert_eq!(symbols.code("7992"), 0);
+        assert_eq!(symbols.as_slice(), ["7992", "3350"]);
+    }
+
+    /// The print's tie key is the one its trade event gets.
+    #[test]
+    fn the_tie_key_is_the_events() {
+        let event = Event {
+            ts: Timestamp::from_utc_nanos(1),
+            body: EventBody::Trade(Trade {
+                symbol: "7992".into(),
+                qty: 300,
+                price: Decimal::new(1125, 1),
+                trade_id: Some("T1".into()),
+                aggressor: Some(Side::Buy),
+            }),
+        };
+        let tie = trade_tie_key("7992", Some("T1"), 300, Decimal::new(1125, 1));
+        assert_eq!(tie, event.tie_key());
+        assert_ne!(tie, trade_tie_key("7992", None, 300, Decimal::new(1125, 1)));
+    }
+}
