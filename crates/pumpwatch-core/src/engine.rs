@@ -302,3 +302,53 @@ impl State<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pumpwatch_model::{Decimal, Trade};
+
+    /// A print behind the watermark comes back as its full trade event, to be quarantined.
+    #[test]
+    fn a_late_print_is_reported_as_its_whole_event() {
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        let mut out = Vec::new();
+        let symbols: Vec<Id> = vec!["7992".into()];
+        let at =
+            |secs: i64| Timestamp::from_utc_nanos(1_742_184_000_000_000_000 + secs * 1_000_000_000);
+        let print = |secs: i64| Print {
+            ts: at(secs),
+            symbol: 0,
+            qty: 300,
+            price: Decimal::new(1125, 1),
+            tie: 7,
+        };
+        let extras = PrintExtras {
+            trade_id: Some("T1".into()),
+            aggressor: Some(Side::Sell),
+        };
+        engine.step_print(&print(100), &symbols, &extras, &mut out);
+        assert!(out.is_empty());
+        engine.step_print(&print(1), &symbols, &extras, &mut out);
+        let expected = Event {
+            ts: at(1),
+            body: EventBody::Trade(Trade {
+                symbol: "7992".into(),
+                qty: 300,
+                price: Decimal::new(1125, 1),
+                trade_id: Some("T1".into()),
+                aggressor: Some(Side::Sell),
+            }),
+        };
+        match out.as_slice() {
+            [Output::Late { event, .. }] => assert_eq!(*event, expected),
+            other => panic!("expected one late event, got {other:?}"),
+        }
+        engine.step(Input::Flush, &mut out);
+        assert_eq!(engine.stats().late, 1);
+        assert_eq!(
+            engine.stats().processed_by_type[pumpwatch_model::EventType::Trade.index()],
+            1
+        );
+    }
+}

@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use pumpwatch_core::{Engine, EngineConfig, Input, Output};
-use pumpwatch_model::{decode_json_line, Alert, Event};
+use pumpwatch_model::{
+    decode_json_line, Alert, Event, EventBody, Print, PrintExtras, TapeSymbols, Timestamp,
+};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios")
@@ -33,9 +35,37 @@ fn run_in_order(events: &[Event]) -> Vec<Alert> {
     alerts(out)
 }
 
+/// Feeds one event, a trade as a print when `tape_as_prints` (as a Parquet replay does).
+fn feed(
+    engine: &mut Engine,
+    event: Event,
+    tape_as_prints: bool,
+    symbols: &mut TapeSymbols,
+    out: &mut Vec<Output>,
+) {
+    match &event.body {
+        EventBody::Trade(t) if tape_as_prints => {
+            let print = Print {
+                ts: event.ts,
+                symbol: symbols.code(&t.symbol),
+                qty: t.qty,
+                price: t.price,
+                tie: event.tie_key(),
+            };
+            let extras = PrintExtras {
+                trade_id: t.trade_id.clone(),
+                aggressor: t.aggressor,
+            };
+            engine.step_print(&print, symbols.as_slice(), &extras, out);
+        }
+        _ => engine.step(Input::Event(event), out),
+    }
+}
+
 /// Driver 2: a live feed. Events are displaced by up to `lateness` of event time (a seeded
-/// shuffle), and watermarks that respect the displacement are interleaved at random.
-fn run_as_live_feed(events: &[Event], seed: u64) -> Vec<Alert> {
+/// shuffle), and watermarks that respect the displacement are interleaved at random; with
+/// `tape_as_prints`, trades are fed as prints.
+fn run_as_live_feed(events: &[Event], seed: u64, tape_as_prints: bool) -> Vec<Alert> {
     let config = EngineConfig::default();
     let lateness_nanos = config.engine.lateness_ms as i64 * 1_000_000;
     let mut state = seed;
@@ -59,13 +89,14 @@ fn run_as_live_feed(events: &[Event], seed: u64) -> Vec<Alert> {
     keyed.sort_by_key(|(arrival, i, _)| (*arrival, *i));
     let mut engine = Engine::new(config).unwrap();
     let mut out = Vec::new();
+    let mut symbols = TapeSymbols::default();
     let mut max_arrival = i64::MIN;
     for (arrival, _, e) in keyed {
         max_arrival = max_arrival.max(arrival);
-        engine.step(Input::Event(e), &mut out);
+        feed(&mut engine, e, tape_as_prints, &mut symbols, &mut out);
         if next() % 4 == 0 {
             // Nothing still to come is older than the newest arrival minus the displacement.
-            let ts = pumpwatch_model::Timestamp::from_utc_nanos(max_arrival - lateness_nanos);
+            let ts = Timestamp::from_utc_nanos(max_arrival - lateness_nanos);
             engine.step(Input::Watermark(ts), &mut out);
         }
     }
@@ -87,11 +118,13 @@ fn check(name: &str) -> Vec<Alert> {
     let events = load(name);
     let alerts = run_in_order(&events);
     for seed in 1..=5 {
-        assert_eq!(
-            run_as_live_feed(&events, seed),
-            alerts,
-            "{name}: live driver (seed {seed}) differs from replay"
-        );
+        for tape_as_prints in [false, true] {
+            assert_eq!(
+                run_as_live_feed(&events, seed, tape_as_prints),
+                alerts,
+                "{name}: live driver (seed {seed}, prints {tape_as_prints}) differs from replay"
+            );
+        }
     }
     let lines: String = alerts.iter().map(|a| a.to_json_line() + "\n").collect();
     let expected_path = scenarios_dir().join(format!("{name}.expected.ndjson"));
