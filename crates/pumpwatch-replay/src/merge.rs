@@ -220,10 +220,7 @@ impl MergeSource {
 
 impl Source for MergeSource {
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
-        let mut batch = Batch::of_records(std::mem::take(out));
-        let result = self.merge(&mut batch, max, false);
-        *out = batch.records;
-        result
+        Batch::read_records(out, |batch| self.merge(batch, max, false))
     }
 
     fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {

@@ -687,10 +687,7 @@ impl ParquetSource {
 
 impl Source for ParquetSource {
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
-        let mut batch = Batch::of_records(std::mem::take(out));
-        let result = self.read(&mut batch, max, false);
-        *out = batch.records;
-        result
+        Batch::read_records(out, |batch| self.read(batch, max, false))
     }
 
     fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
@@ -732,14 +729,19 @@ mod tests {
         Tape,
     }
 
-    /// Every record of `path`, read the `reading` way.
-    fn read_all(path: &std::path::Path, event_type: EventType, reading: Reading) -> Vec<Record> {
-        let file = InputFile {
+    /// A per-type Parquet file of `event_type`.
+    fn parquet_file(path: &std::path::Path, event_type: EventType) -> InputFile {
+        InputFile {
             path: path.to_path_buf(),
             format: Format::Parquet,
             compression: Compression::None,
             default_type: Some(event_type),
-        };
+        }
+    }
+
+    /// Every record of `path`, read the `reading` way.
+    fn read_all(path: &std::path::Path, event_type: EventType, reading: Reading) -> Vec<Record> {
+        let file = parquet_file(path, event_type);
         let options = SourceOptions {
             parquet_batch_rows: 7,
             ..SourceOptions::default()
@@ -945,12 +947,7 @@ mod tests {
                     texts("trade_id", &[None]),
                 ],
             );
-            let file = InputFile {
-                path: path.clone(),
-                format: Format::Parquet,
-                compression: Compression::None,
-                default_type: Some(EventType::Trade),
-            };
+            let file = parquet_file(&path, EventType::Trade);
             let mut source = ParquetSource::open(&file, &SourceOptions::default()).unwrap();
             let batch = source.load().unwrap().unwrap();
             let cols: Vec<Col<'_>> = batch
@@ -997,12 +994,7 @@ mod tests {
                 ),
             ],
         );
-        let file = InputFile {
-            path: path.clone(),
-            format: Format::Parquet,
-            compression: Compression::None,
-            default_type: Some(EventType::Trade),
-        };
+        let file = parquet_file(&path, EventType::Trade);
         let mut source = ParquetSource::open(&file, &SourceOptions::default()).unwrap();
         let mut batch = Batch::default();
         assert!(

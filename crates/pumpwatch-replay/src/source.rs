@@ -60,6 +60,18 @@ impl Batch {
         }
     }
 
+    /// Runs `read` on a batch built around `out`'s buffer, for a source that reads into
+    /// batches and is asked for records only: what it read is left in `out`.
+    pub fn read_records(
+        out: &mut Vec<Record>,
+        read: impl FnOnce(&mut Batch) -> Result<bool, ReplayError>,
+    ) -> Result<bool, ReplayError> {
+        let mut batch = Batch::of_records(std::mem::take(out));
+        let result = read(&mut batch);
+        *out = batch.records;
+        result
+    }
+
     pub fn clear(&mut self) {
         self.records.clear();
         self.prints.clear();
