@@ -82,6 +82,10 @@ pub struct AuthNote {
 }
 
 /// Everything the engine remembers about one account.
+///
+/// Most accounts of a day only hold a portfolio; what an active account adds (its order, fill
+/// and login windows and the identities it showed) lives in a box made on its first order,
+/// fill or login, so memory grows with the active accounts.
 #[derive(Clone, Debug)]
 pub struct AccountState {
     pub id: Id,
@@ -89,18 +93,52 @@ pub struct AccountState {
     sod_day: i64,
     pub holdings: Vec<Holding>,
     pub sod_cash: Decimal,
+    activity: Option<Box<Activity>>,
+    pub last_alert_nanos: Option<i64>,
+    pub last_active_nanos: i64,
+    pub holdings_dropped: u64,
+    /// A number for per-symbol distinct-buyer sets, unique among the accounts seen.
+    pub number: u32,
+    /// The order window's capacity, for when the activity is made.
+    orders_max: u32,
+}
+
+/// What an account that trades or logs in adds to its state.
+#[derive(Clone, Debug)]
+pub struct Activity {
     pub orders: TimeWindow<OrderLeg>,
     pub fills: TimeWindow<FillNote>,
     pub auth: TimeWindow<AuthNote>,
     devices: Vec<u64>,
     ips: Vec<u64>,
     sessions: Vec<u64>,
-    pub last_alert_nanos: Option<i64>,
-    pub last_active_nanos: i64,
-    pub holdings_dropped: u64,
-    /// A number for per-symbol distinct-buyer sets, unique among the accounts seen.
-    pub number: u32,
 }
+
+impl Activity {
+    /// The activity of an account that has shown none.
+    const NONE: Activity = Activity {
+        orders: TimeWindow::empty(),
+        fills: TimeWindow::empty(),
+        auth: TimeWindow::empty(),
+        devices: Vec::new(),
+        ips: Vec::new(),
+        sessions: Vec::new(),
+    };
+
+    fn new(orders_max: usize) -> Self {
+        Activity {
+            orders: TimeWindow::new(orders_max),
+            fills: TimeWindow::new(FILLS_MAX),
+            auth: TimeWindow::new(AUTH_NOTES_MAX),
+            devices: Vec::new(),
+            ips: Vec::new(),
+            sessions: Vec::new(),
+        }
+    }
+}
+
+/// Read in place of an account's missing activity.
+static NO_ACTIVITY: Activity = Activity::NONE;
 
 fn fingerprint(text: &str) -> u64 {
     let mut h = FxHasher::default();
@@ -127,17 +165,39 @@ impl AccountState {
             sod_day: i64::MIN,
             holdings: Vec::new(),
             sod_cash: Decimal::ZERO,
-            orders: TimeWindow::new(orders_max),
-            fills: TimeWindow::new(FILLS_MAX),
-            auth: TimeWindow::new(AUTH_NOTES_MAX),
-            devices: Vec::new(),
-            ips: Vec::new(),
-            sessions: Vec::new(),
+            activity: None,
             last_alert_nanos: None,
             last_active_nanos: i64::MIN,
             holdings_dropped: 0,
             number: 0,
+            orders_max: u32::try_from(orders_max).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The account's windows and identities (empty for an account that has shown none).
+    pub fn activity(&self) -> &Activity {
+        self.activity.as_deref().unwrap_or(&NO_ACTIVITY)
+    }
+
+    /// The recent orders.
+    pub fn orders(&self) -> &TimeWindow<OrderLeg> {
+        &self.activity().orders
+    }
+
+    /// The recent fills.
+    pub fn fills(&self) -> &TimeWindow<FillNote> {
+        &self.activity().fills
+    }
+
+    /// The recent logins and account changes.
+    pub fn auth(&self) -> &TimeWindow<AuthNote> {
+        &self.activity().auth
+    }
+
+    fn activity_mut(&mut self) -> &mut Activity {
+        let orders_max = self.orders_max as usize;
+        self.activity
+            .get_or_insert_with(|| Box::new(Activity::new(orders_max)))
     }
 
     /// A start-of-day snapshot for a later day replaces the previous day's portfolio.
@@ -184,17 +244,18 @@ impl AccountState {
     }
 
     pub fn apply_auth(&mut self, ts: Timestamp, auth: &Auth, home_countries: &[String]) {
-        let had_history = !self.devices.is_empty() || !self.ips.is_empty();
+        let activity = self.activity_mut();
+        let had_history = !activity.devices.is_empty() || !activity.ips.is_empty();
         let new_device = auth
             .device_id
             .as_deref()
-            .is_some_and(|d| remember(&mut self.devices, fingerprint(d)));
+            .is_some_and(|d| remember(&mut activity.devices, fingerprint(d)));
         let new_ip = auth
             .ip
             .as_deref()
-            .is_some_and(|ip| remember(&mut self.ips, fingerprint(ip)));
+            .is_some_and(|ip| remember(&mut activity.ips, fingerprint(ip)));
         if let Some(session) = auth.session_id.as_deref() {
-            remember(&mut self.sessions, fingerprint(session));
+            remember(&mut activity.sessions, fingerprint(session));
         }
         let is_login = auth.action == AuthAction::LoginSuccess;
         if !is_login && !auth.action.is_account_change() {
@@ -206,7 +267,7 @@ impl AccountState {
             .or_else(|| auth.device_id.clone())
             .or_else(|| auth.ip.clone())
             .unwrap_or_else(|| auth.action.as_str().into());
-        self.auth.push(
+        activity.auth.push(
             ts.utc_nanos,
             AuthNote {
                 ts,
@@ -224,6 +285,13 @@ impl AccountState {
 
     /// Whether an order's session or IP is one no login of this account showed.
     fn is_unseen_session(&self, order: &Order) -> bool {
+        self.activity().is_unseen_session(order)
+    }
+}
+
+impl Activity {
+    /// Whether an order's session or IP is one no login of this account showed.
+    fn is_unseen_session(&self, order: &Order) -> bool {
         let session_unseen = order
             .session_id
             .as_deref()
@@ -234,24 +302,28 @@ impl AccountState {
             .is_some_and(|ip| !self.ips.contains(&fingerprint(ip)));
         session_unseen || ip_unseen
     }
+}
 
+impl AccountState {
     /// Applies an order event to the window. Returns the index of the leg it created or
     /// changed, when that leg is live (a cancel returns `None`).
     pub fn apply_order(&mut self, ts: Timestamp, order: &Order, symbol: u32) -> Option<usize> {
-        let existing = self
+        let unseen_session = self.is_unseen_session(order);
+        let activity = self.activity_mut();
+        let existing = activity
             .orders
             .iter()
             .rposition(|(_, leg)| leg.order_id == order.order_id);
         match (order.action, existing) {
             (OrderAction::Cancel, Some(i)) => {
-                if let Some((_, leg)) = self.orders.iter_mut().nth(i) {
+                if let Some((_, leg)) = activity.orders.iter_mut().nth(i) {
                     leg.cancelled = true;
                 }
                 None
             }
             (OrderAction::Cancel, None) => None,
             (OrderAction::Replace, Some(i)) => {
-                let (_, leg) = self.orders.iter_mut().nth(i)?;
+                let (_, leg) = activity.orders.iter_mut().nth(i)?;
                 if let Some(qty) = order.qty {
                     leg.qty = qty;
                 }
@@ -260,8 +332,7 @@ impl AccountState {
                 Some(i)
             }
             (OrderAction::New | OrderAction::Replace, _) => {
-                let unseen_session = self.is_unseen_session(order);
-                self.orders.push(
+                activity.orders.push(
                     ts.utc_nanos,
                     OrderLeg {
                         ts,
@@ -277,7 +348,7 @@ impl AccountState {
                         unseen_session,
                     },
                 );
-                Some(self.orders.len() - 1)
+                Some(activity.orders.len() - 1)
             }
         }
     }
@@ -302,7 +373,8 @@ impl AccountState {
         if let Some(h) = self.holding_mut(symbol, holdings_max) {
             h.qty += signed;
         }
-        if let Some((_, leg)) = self
+        let activity = self.activity_mut();
+        if let Some((_, leg)) = activity
             .orders
             .iter_mut()
             .rev()
@@ -310,7 +382,7 @@ impl AccountState {
         {
             leg.filled += qty;
         }
-        self.fills.push(
+        activity.fills.push(
             ts.utc_nanos,
             FillNote {
                 ts,
@@ -326,9 +398,11 @@ impl AccountState {
 
     /// Drops window entries older than `cutoff_nanos`.
     pub fn evict_before(&mut self, cutoff_nanos: i64) {
-        self.orders.evict_before(cutoff_nanos);
-        self.fills.evict_before(cutoff_nanos);
-        self.auth.evict_before(cutoff_nanos);
+        if let Some(activity) = self.activity.as_deref_mut() {
+            activity.orders.evict_before(cutoff_nanos);
+            activity.fills.evict_before(cutoff_nanos);
+            activity.auth.evict_before(cutoff_nanos);
+        }
     }
 }
 
@@ -460,6 +534,19 @@ mod tests {
         }
     }
 
+    /// An account that only holds a portfolio has no activity box; its first order makes one.
+    #[test]
+    fn activity_is_made_on_the_first_order() {
+        let mut account = AccountState::new("A1".into(), 16);
+        account.apply_position(ts(0), 3, 500, 64);
+        account.apply_cash(ts(0), Decimal::from(1_000_000));
+        assert!(account.activity.is_none());
+        assert!(account.orders().is_empty());
+        account.apply_order(ts(10), &order("O1", OrderAction::New, Some(100)), 3);
+        assert!(account.activity.is_some());
+        assert_eq!(account.orders().len(), 1);
+    }
+
     fn order(id: &str, action: OrderAction, qty: Option<u64>) -> Order {
         Order {
             order_id: id.into(),
@@ -482,7 +569,7 @@ mod tests {
         let mut account = AccountState::new("A1".into(), 16);
         account.apply_order(ts(0), &order("O1", OrderAction::New, Some(1_000)), 0);
         account.apply_order(ts(1), &order("O1", OrderAction::Replace, Some(3_000)), 0);
-        assert_eq!(account.orders.iter().next().unwrap().1.live_qty(), 3_000);
+        assert_eq!(account.orders().iter().next().unwrap().1.live_qty(), 3_000);
         account.apply_fill(
             ts(2),
             &"E1".into(),
@@ -496,7 +583,7 @@ mod tests {
         assert!(account
             .apply_order(ts(3), &order("O1", OrderAction::Cancel, None), 0)
             .is_none());
-        assert_eq!(account.orders.iter().next().unwrap().1.live_qty(), 500);
+        assert_eq!(account.orders().iter().next().unwrap().1.live_qty(), 500);
         assert_eq!(account.holding(0).unwrap().qty, 500);
         assert_eq!(account.holding(0).unwrap().sod_qty, 0);
     }
@@ -538,7 +625,7 @@ mod tests {
         account.apply_auth(ts(10), &login("d1", "JP"), &home);
         account.apply_auth(ts(20), &login("d2", "VN"), &home);
         let notes: Vec<(bool, bool)> = account
-            .auth
+            .auth()
             .iter()
             .map(|(_, n)| (n.new_device, n.foreign_country))
             .collect();

@@ -13,6 +13,16 @@ pub struct TimeWindow<T> {
 }
 
 impl<T> TimeWindow<T> {
+    /// A window that holds nothing and allocates nothing, for reading in place of a missing
+    /// one.
+    pub const fn empty() -> Self {
+        TimeWindow {
+            items: VecDeque::new(),
+            capacity: 1,
+            overflowed: 0,
+        }
+    }
+
     pub fn new(capacity: usize) -> Self {
         TimeWindow {
             items: VecDeque::new(),

@@ -106,7 +106,7 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
     }
     // Sells count up to what was held at the start of the day, symbol by symbol.
     let mut sold_qty: Vec<(u32, i64)> = Vec::new();
-    for (ts, leg) in account.orders.iter().filter(|(ts, _)| *ts >= cutoff) {
+    for (ts, leg) in account.orders().iter().filter(|(ts, _)| *ts >= cutoff) {
         let qty = leg.live_qty();
         if qty == 0 {
             continue;
@@ -178,7 +178,7 @@ pub fn evaluate(
     now: Timestamp,
 ) -> Option<Alert> {
     let c = ctx.config;
-    let (_, trigger) = account.orders.iter().nth(trigger_index)?;
+    let (_, trigger) = account.orders().iter().nth(trigger_index)?;
     if trigger.side != Side::Buy || trigger.cancelled {
         return None;
     }
@@ -199,7 +199,7 @@ pub fn evaluate(
         return None;
     }
     let has_sells_or_margin = account
-        .orders
+        .orders()
         .iter()
         .any(|(_, l)| l.side == Side::Sell || l.margin);
     if !has_sells_or_margin {
@@ -409,7 +409,7 @@ impl Identity {
             unseen_session,
             ..Identity::default()
         };
-        for (_, note) in account.auth.iter().filter(|(ts, _)| *ts >= cutoff) {
+        for (_, note) in account.auth().iter().filter(|(ts, _)| *ts >= cutoff) {
             identity.new_device |= note.new_device;
             identity.foreign |= note.foreign_country;
             identity.mfa_none |= note.mfa_none;
@@ -538,7 +538,7 @@ fn evidence(
     let cutoff = now.utc_nanos - ctx.window_nanos();
     let is_target = |symbol: u32| targets.iter().any(|t| t.symbol == symbol);
     let mut items: Vec<(u8, Evidence)> = Vec::new();
-    for (_, note) in account.auth.iter().filter(|(ts, _)| *ts >= cutoff) {
+    for (_, note) in account.auth().iter().filter(|(ts, _)| *ts >= cutoff) {
         let mut flags = vec![note.action.as_str()];
         if note.new_device {
             flags.push("new device or ip");
@@ -558,7 +558,7 @@ fn evidence(
         ));
     }
     let mut counted_orders: Vec<&str> = Vec::new();
-    for (_, leg) in account.orders.iter().filter(|(ts, _)| *ts >= cutoff) {
+    for (_, leg) in account.orders().iter().filter(|(ts, _)| *ts >= cutoff) {
         let held = account.holding(leg.symbol).is_some_and(|h| h.sod_qty > 0);
         let relevant = match leg.side {
             Side::Sell => held,
@@ -593,7 +593,7 @@ fn evidence(
             },
         ));
     }
-    for (_, fill) in account.fills.iter().filter(|(ts, _)| *ts >= cutoff) {
+    for (_, fill) in account.fills().iter().filter(|(ts, _)| *ts >= cutoff) {
         if !counted_orders.contains(&fill.order_id.as_str()) {
             continue;
         }
