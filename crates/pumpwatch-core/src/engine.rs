@@ -108,6 +108,11 @@ impl Engine {
     /// print's code; codes never change meaning); `extras` the print's other fields, used
     /// only if the print is late or out of order. All prints fed to one engine come from one
     /// symbol table.
+    ///
+    /// # Panics
+    ///
+    /// If `symbols` does not hold the print's code: a caller's error, never an input's (a
+    /// source gives a symbol its code before it hands out a print of it).
     pub fn step_print(
         &mut self,
         print: &Print,
