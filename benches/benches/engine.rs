@@ -55,19 +55,10 @@ fn benches(c: &mut Criterion) {
     let fed: Vec<Fed> = events
         .iter()
         .map(|event| match &event.body {
-            EventBody::Trade(t) => Fed::Print(
-                Print {
-                    ts: event.ts,
-                    symbol: symbols.code(&t.symbol),
-                    qty: t.qty,
-                    price: t.price,
-                    tie: event.tie_key(),
-                },
-                PrintExtras {
-                    trade_id: t.trade_id.clone(),
-                    aggressor: t.aggressor,
-                },
-            ),
+            EventBody::Trade(t) => {
+                let (print, extras) = Print::from_trade(event.ts, t, &mut symbols);
+                Fed::Print(print, extras)
+            }
             _ => Fed::Event(event.clone()),
         })
         .collect();

@@ -114,17 +114,17 @@ pub struct Activity {
     sessions: Vec<u64>,
 }
 
-impl Activity {
-    /// The activity of an account that has shown none.
-    const NONE: Activity = Activity {
-        orders: TimeWindow::empty(),
-        fills: TimeWindow::empty(),
-        auth: TimeWindow::empty(),
-        devices: Vec::new(),
-        ips: Vec::new(),
-        sessions: Vec::new(),
-    };
+/// Read in place of the activity of an account that has shown none.
+static NO_ACTIVITY: Activity = Activity {
+    orders: TimeWindow::empty(),
+    fills: TimeWindow::empty(),
+    auth: TimeWindow::empty(),
+    devices: Vec::new(),
+    ips: Vec::new(),
+    sessions: Vec::new(),
+};
 
+impl Activity {
     fn new(orders_max: usize) -> Self {
         Activity {
             orders: TimeWindow::new(orders_max),
@@ -135,10 +135,20 @@ impl Activity {
             sessions: Vec::new(),
         }
     }
-}
 
-/// Read in place of an account's missing activity.
-static NO_ACTIVITY: Activity = Activity::NONE;
+    /// Whether an order's session or IP is one no login of this account showed.
+    fn is_unseen_session(&self, order: &Order) -> bool {
+        let session_unseen = order
+            .session_id
+            .as_deref()
+            .is_some_and(|s| !self.sessions.contains(&fingerprint(s)));
+        let ip_unseen = order
+            .ip
+            .as_deref()
+            .is_some_and(|ip| !self.ips.contains(&fingerprint(ip)));
+        session_unseen || ip_unseen
+    }
+}
 
 fn fingerprint(text: &str) -> u64 {
     let mut h = FxHasher::default();
@@ -283,32 +293,10 @@ impl AccountState {
         );
     }
 
-    /// Whether an order's session or IP is one no login of this account showed.
-    fn is_unseen_session(&self, order: &Order) -> bool {
-        self.activity().is_unseen_session(order)
-    }
-}
-
-impl Activity {
-    /// Whether an order's session or IP is one no login of this account showed.
-    fn is_unseen_session(&self, order: &Order) -> bool {
-        let session_unseen = order
-            .session_id
-            .as_deref()
-            .is_some_and(|s| !self.sessions.contains(&fingerprint(s)));
-        let ip_unseen = order
-            .ip
-            .as_deref()
-            .is_some_and(|ip| !self.ips.contains(&fingerprint(ip)));
-        session_unseen || ip_unseen
-    }
-}
-
-impl AccountState {
     /// Applies an order event to the window. Returns the index of the leg it created or
     /// changed, when that leg is live (a cancel returns `None`).
     pub fn apply_order(&mut self, ts: Timestamp, order: &Order, symbol: u32) -> Option<usize> {
-        let unseen_session = self.is_unseen_session(order);
+        let unseen_session = self.activity().is_unseen_session(order);
         let activity = self.activity_mut();
         let existing = activity
             .orders

@@ -1,7 +1,7 @@
 //! The engine: one `step` per input, alerts pushed into a buffer the caller owns.
 
 use pumpwatch_model::{
-    Alert, Event, EventBody, Id, InvalidReason, Print, PrintExtras, Side, Timestamp,
+    Alert, Event, EventBody, EventType, Id, InvalidReason, Print, PrintExtras, Side, Timestamp,
 };
 
 use crate::account::Accounts;
@@ -204,7 +204,7 @@ struct State<'e> {
 impl State<'_> {
     /// Applies one print: what [`State::process`] does with its trade event.
     fn process_print(&mut self, print: &Print) {
-        self.stats.processed_by_type[pumpwatch_model::EventType::Trade.index()] += 1;
+        self.stats.processed_by_type[EventType::Trade.index()] += 1;
         let tape_symbol = &mut self.tape_symbols[print.symbol as usize];
         let handle = match tape_symbol.handle {
             Some(handle) => Some(handle),
@@ -352,7 +352,7 @@ mod tests {
         engine.step(Input::Flush, &mut out);
         assert_eq!(engine.stats().late, 1);
         assert_eq!(
-            engine.stats().processed_by_type[pumpwatch_model::EventType::Trade.index()],
+            engine.stats().processed_by_type[EventType::Trade.index()],
             1
         );
     }

@@ -496,6 +496,7 @@ mod tests {
             let (expected, expected_late) = drain(&mut ReorderBuffer::new(lateness_ms, 10_000), as_events);
 
             let mut buffer = ReorderBuffer::new(lateness_ms, 10_000);
+            let mut tape = pumpwatch_model::TapeSymbols::default();
             let mut by_tie = std::collections::HashMap::new();
             let mut out = Vec::new();
             let mut late = 0;
@@ -508,13 +509,7 @@ mod tests {
             for (_, _, event, as_print) in arrivals {
                 let admission = match (&event.body, as_print) {
                     (EventBody::Trade(t), true) => {
-                        let print = Print {
-                            ts: event.ts,
-                            symbol: symbols.iter().position(|s| *s == t.symbol).unwrap() as u32,
-                            qty: t.qty,
-                            price: t.price,
-                            tie: event.tie_key(),
-                        };
+                        let (print, _) = Print::from_trade(event.ts, t, &mut tape);
                         by_tie.insert((print.ts.utc_nanos, print.tie), event.clone());
                         buffer.push_print(&print, || event.clone())
                     }

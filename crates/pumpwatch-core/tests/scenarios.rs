@@ -8,9 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use pumpwatch_core::{Engine, EngineConfig, Input, Output};
-use pumpwatch_model::{
-    decode_json_line, Alert, Event, EventBody, Print, PrintExtras, TapeSymbols, Timestamp,
-};
+use pumpwatch_model::{decode_json_line, Alert, Event, EventBody, Print, TapeSymbols, Timestamp};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios")
@@ -45,17 +43,7 @@ fn feed(
 ) {
     match &event.body {
         EventBody::Trade(t) if tape_as_prints => {
-            let print = Print {
-                ts: event.ts,
-                symbol: symbols.code(&t.symbol),
-                qty: t.qty,
-                price: t.price,
-                tie: event.tie_key(),
-            };
-            let extras = PrintExtras {
-                trade_id: t.trade_id.clone(),
-                aggressor: t.aggressor,
-            };
+            let (print, extras) = Print::from_trade(event.ts, t, symbols);
             engine.step_print(&print, symbols.as_slice(), &extras, out);
         }
         _ => engine.step(Input::Event(event), out),

@@ -57,6 +57,32 @@ impl TapeSymbols {
 }
 
 impl Print {
+    /// The print of a trade at `ts` and its extras, the symbol given a code by `symbols`: what
+    /// a tape reader makes of the trade's row.
+    pub fn from_trade(
+        ts: Timestamp,
+        trade: &Trade,
+        symbols: &mut TapeSymbols,
+    ) -> (Print, PrintExtras) {
+        let print = Print {
+            ts,
+            symbol: symbols.code(&trade.symbol),
+            qty: trade.qty,
+            price: trade.price,
+            tie: trade_tie_key(
+                &trade.symbol,
+                trade.trade_id.as_deref(),
+                trade.qty,
+                trade.price,
+            ),
+        };
+        let extras = PrintExtras {
+            trade_id: trade.trade_id.clone(),
+            aggressor: trade.aggressor,
+        };
+        (print, extras)
+    }
+
     /// The full event the print and its extras stand for; `symbol` is the print's symbol.
     pub fn to_event(&self, symbol: &Id, extras: &PrintExtras) -> Event {
         Event {
@@ -108,21 +134,29 @@ mod tests {
         assert_eq!(symbols.as_slice(), ["7992", "3350"]);
     }
 
-    /// The print's tie key is the one its trade event gets.
+    /// A trade's print carries its event's tie key and turns back into the same event.
     #[test]
-    fn the_tie_key_is_the_events() {
+    fn a_print_is_its_trade() {
+        let trade = Trade {
+            symbol: "7992".into(),
+            qty: 300,
+            price: Decimal::new(1125, 1),
+            trade_id: Some("T1".into()),
+            aggressor: Some(Side::Buy),
+        };
         let event = Event {
             ts: Timestamp::from_utc_nanos(1),
-            body: EventBody::Trade(Trade {
-                symbol: "7992".into(),
-                qty: 300,
-                price: Decimal::new(1125, 1),
-                trade_id: Some("T1".into()),
-                aggressor: Some(Side::Buy),
-            }),
+            body: EventBody::Trade(trade.clone()),
         };
-        let tie = trade_tie_key("7992", Some("T1"), 300, Decimal::new(1125, 1));
-        assert_eq!(tie, event.tie_key());
-        assert_ne!(tie, trade_tie_key("7992", None, 300, Decimal::new(1125, 1)));
+        let mut symbols = TapeSymbols::default();
+        symbols.code("3350");
+        let (print, extras) = Print::from_trade(event.ts, &trade, &mut symbols);
+        assert_eq!(print.symbol, 1);
+        assert_eq!(print.tie, event.tie_key());
+        assert_ne!(
+            print.tie,
+            trade_tie_key("7992", None, 300, Decimal::new(1125, 1))
+        );
+        assert_eq!(print.to_event(&symbols.as_slice()[1], &extras), event);
     }
 }
