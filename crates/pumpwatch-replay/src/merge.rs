@@ -68,7 +68,9 @@ impl Lane {
             self.runs.pop_front();
         }
         if records {
-            out.extend_records(self.records.pop_front());
+            if let Some(record) = self.records.pop_front() {
+                out.push_record(record);
+            }
             return;
         }
         let i = self.next_print;
@@ -93,12 +95,8 @@ impl Lane {
         let read = if tape {
             self.source.next_tape(&mut batch, batch_records)
         } else {
-            batch.clear();
-            let read = self.source.next_batch(&mut batch.records, batch_records);
-            if !batch.records.is_empty() {
-                batch.runs.push(Run::Records(batch.records.len()));
-            }
-            read
+            let source = &mut self.source;
+            batch.fill_records(|records| source.next_batch(records, batch_records))
         };
         self.records = VecDeque::from(batch.records);
         self.prints = batch.prints;

@@ -72,6 +72,20 @@ impl Batch {
         result
     }
 
+    /// Clears the batch and fills it with the records `read` puts in its record buffer, in
+    /// one run: how a source read for records only fills a batch.
+    pub fn fill_records(
+        &mut self,
+        read: impl FnOnce(&mut Vec<Record>) -> Result<bool, ReplayError>,
+    ) -> Result<bool, ReplayError> {
+        self.clear();
+        let result = read(&mut self.records);
+        if !self.records.is_empty() {
+            self.runs.push(Run::Records(self.records.len()));
+        }
+        result
+    }
+
     pub fn clear(&mut self) {
         self.records.clear();
         self.prints.clear();
@@ -94,14 +108,6 @@ impl Batch {
         match self.runs.last_mut() {
             Some(Run::Records(n)) => *n += 1,
             _ => self.runs.push(Run::Records(1)),
-        }
-    }
-
-    /// Pushes the record, if any.
-    #[inline]
-    pub fn extend_records(&mut self, record: Option<Record>) {
-        if let Some(record) = record {
-            self.push_record(record);
         }
     }
 
@@ -212,12 +218,7 @@ pub trait Source: Send {
     /// trades out as prints, whose symbol codes index [`Source::tape_symbols`]; `max` counts
     /// records and prints. By default, records only.
     fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
-        out.clear();
-        let more = self.next_batch(&mut out.records, max)?;
-        if !out.records.is_empty() {
-            out.runs.push(Run::Records(out.records.len()));
-        }
-        Ok(more)
+        out.fill_records(|records| self.next_batch(records, max))
     }
 
     /// The symbol table of the prints this source hands out (append-only).
