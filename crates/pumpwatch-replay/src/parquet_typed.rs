@@ -200,17 +200,16 @@ impl<'a> TypedRows<'a> {
         matches!(self.0, Rows::Trade { .. })
     }
 
-    /// The row as a print, for trades; `None` when the row must be read as an event.
-    ///
-    /// The cells are built here, in place as the builder's argument, as in [`TypedRows::event`]:
-    /// one helper returning them to both cost the Parquet replay about 7% (seven interleaved
-    /// runs), the returned cells being copied and then read back before the copy retired.
-    #[inline]
-    pub(crate) fn print(
+    /// Hands the cells of trade row `row` to `build`, if the rows are trades and the row has
+    /// every required cell. The cells are built in place as `build`'s argument: a helper that
+    /// returned them instead cost the Parquet replay about 7% (seven interleaved runs), the
+    /// returned cells being copied and then read back before the copy retired.
+    #[inline(always)]
+    fn with_trade_cells<R>(
         &self,
         row: usize,
-        symbols: &mut TapeSymbols,
-    ) -> Option<(Print, PrintExtras)> {
+        build: impl FnOnce(TradeCells<'a>) -> R,
+    ) -> Option<R> {
         let Rows::Trade {
             ts,
             symbol,
@@ -222,40 +221,32 @@ impl<'a> TypedRows<'a> {
         else {
             return None;
         };
-        print_from_cells(
-            TradeCells {
-                ts_nanos: ts.nanos(row)?,
-                symbol: symbol.get(row)?,
-                qty: qty.get(row)?,
-                price: price.get(row)?,
-                trade_id: trade_id.and_then(|t| t.get(row)),
-                aggressor: aggressor.and_then(|a| a.get(row)),
-            },
-            symbols,
-        )
-        .ok()
+        Some(build(TradeCells {
+            ts_nanos: ts.nanos(row)?,
+            symbol: symbol.get(row)?,
+            qty: qty.get(row)?,
+            price: price.get(row)?,
+            trade_id: trade_id.and_then(|t| t.get(row)),
+            aggressor: aggressor.and_then(|a| a.get(row)),
+        }))
+    }
+
+    /// The row as a print, for trades; `None` when the row must be read as an event.
+    #[inline]
+    pub(crate) fn print(
+        &self,
+        row: usize,
+        symbols: &mut TapeSymbols,
+    ) -> Option<(Print, PrintExtras)> {
+        self.with_trade_cells(row, |cells| print_from_cells(cells, symbols))?
+            .ok()
     }
 
     /// The row's event, or `None` when the row must be read cell by cell.
     #[inline]
     pub(crate) fn event(&self, row: usize) -> Option<Event> {
         match &self.0 {
-            Rows::Trade {
-                ts,
-                symbol,
-                qty,
-                price,
-                trade_id,
-                aggressor,
-            } => trade_from_cells(TradeCells {
-                ts_nanos: ts.nanos(row)?,
-                symbol: symbol.get(row)?,
-                qty: qty.get(row)?,
-                price: price.get(row)?,
-                trade_id: trade_id.and_then(|t| t.get(row)),
-                aggressor: aggressor.and_then(|a| a.get(row)),
-            })
-            .ok(),
+            Rows::Trade { .. } => self.with_trade_cells(row, trade_from_cells)?.ok(),
             Rows::Position {
                 ts,
                 account_id,
