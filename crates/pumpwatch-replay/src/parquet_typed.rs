@@ -202,8 +202,9 @@ impl<'a> TypedRows<'a> {
 
     /// Hands the cells of trade row `row` to `build`, if the rows are trades and the row has
     /// every required cell. The cells are built in place as `build`'s argument: a helper that
-    /// returned them instead cost the Parquet replay about 7% (seven interleaved runs), the
-    /// returned cells being copied and then read back before the copy retired.
+    /// returned them instead cost the Parquet replay about 7% (seven interleaved runs; most
+    /// likely the returned cells were copied and read back before the copy retired, the
+    /// store-forwarding stall the typed builders are inlined to avoid).
     #[inline(always)]
     fn with_trade_cells<R>(
         &self,
