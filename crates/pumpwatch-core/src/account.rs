@@ -410,6 +410,34 @@ pub struct Accounts {
     /// The slot of the account touched last.
     last_touched: u32,
     pub evicted: u64,
+    /// What evicted accounts had dropped over their limits.
+    evicted_dropped: Dropped,
+}
+
+/// Items accounts dropped because a limit on their state was reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// Holdings past `holdings_per_account_max`.
+    pub holdings: u64,
+    /// Orders, fills and login notes pushed out of a full window (oldest first).
+    pub window_items: u64,
+}
+
+impl Dropped {
+    fn of(state: &AccountState) -> Self {
+        let activity = state.activity();
+        Dropped {
+            holdings: state.holdings_dropped,
+            window_items: activity.orders.overflowed
+                + activity.fills.overflowed
+                + activity.auth.overflowed,
+        }
+    }
+
+    fn add(&mut self, other: Dropped) {
+        self.holdings += other.holdings;
+        self.window_items += other.window_items;
+    }
 }
 
 impl Accounts {
@@ -423,7 +451,18 @@ impl Accounts {
             orders_max,
             last_touched: 0,
             evicted: 0,
+            evicted_dropped: Dropped::default(),
         }
+    }
+
+    /// What every account, tracked or evicted, dropped over its limits. Walks the accounts:
+    /// for summaries and metrics, not per event.
+    pub fn dropped(&self) -> Dropped {
+        let mut total = self.evicted_dropped;
+        for state in self.slots.iter().flatten() {
+            total.add(Dropped::of(state));
+        }
+        total
     }
 
     pub fn len(&self) -> usize {
@@ -503,6 +542,7 @@ impl Accounts {
             .collect();
         for slot in victims {
             if let Some(state) = self.slots[slot as usize].take() {
+                self.evicted_dropped.add(Dropped::of(&state));
                 self.index.remove(&state.id);
                 self.free.push(slot);
                 self.evicted += 1;

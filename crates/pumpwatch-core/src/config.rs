@@ -21,8 +21,14 @@ pub struct EngineSettings {
     /// How far (ms) an event may arrive behind the newest event time seen and still be processed
     /// in order. Later events are counted and quarantined as late.
     pub lateness_ms: u64,
+    /// The same for start-of-day `position` and `cash` rows. A broker's overnight export
+    /// stamps every row with one snapshot instant and nothing earlier follows it, so 0 lets a
+    /// snapshot of any size stream through as it is read; an event earlier than a snapshot row
+    /// that came before it is late.
+    pub snapshot_lateness_ms: u64,
     /// At most this many events wait in the reorder buffer; past it the oldest are released
-    /// early (counted as `reorder_forced`), which bounds memory on a stalled watermark.
+    /// early (counted as `reorder_forced` and reported), which bounds memory on a stalled
+    /// watermark; an event that then arrives behind a forced one is late.
     pub reorder_events_max: usize,
     /// At most this many accounts are tracked; past it the least recently active are evicted.
     pub accounts_max: usize,
@@ -43,6 +49,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             lateness_ms: 2_000,
+            snapshot_lateness_ms: 0,
             reorder_events_max: 1_000_000,
             accounts_max: 20_000_000,
             symbols_max: 200_000,
@@ -153,6 +160,11 @@ impl EngineConfig {
         check(
             e.lateness_ms <= 3_600_000,
             "engine.lateness_ms",
+            "must be at most one hour (3600000)",
+        )?;
+        check(
+            e.snapshot_lateness_ms <= 3_600_000,
+            "engine.snapshot_lateness_ms",
             "must be at most one hour (3600000)",
         )?;
         check(

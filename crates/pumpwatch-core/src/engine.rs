@@ -8,7 +8,7 @@ use crate::account::Accounts;
 use crate::config::{ConfigError, EngineConfig};
 use crate::detect::ato_liquidation_thin_buy::{self, Context};
 use crate::market::Market;
-use crate::reorder::{Admission, Released, ReorderBuffer};
+use crate::reorder::{Admission, Lateness, Released, ReorderBuffer};
 use crate::stats::EngineStats;
 
 /// One input to the engine.
@@ -59,7 +59,13 @@ impl Engine {
         let e = &config.engine;
         Ok(Engine {
             version: config.version(),
-            reorder: ReorderBuffer::new(e.lateness_ms, e.reorder_events_max),
+            reorder: ReorderBuffer::new(
+                Lateness {
+                    events_ms: e.lateness_ms,
+                    snapshot_ms: e.snapshot_lateness_ms,
+                },
+                e.reorder_events_max,
+            ),
             market: Market::new(e.symbols_max),
             accounts: Accounts::new(e.accounts_max, e.orders_per_account_max),
             stats: EngineStats::default(),
@@ -86,6 +92,10 @@ impl Engine {
         stats.accounts_evicted = self.accounts.evicted;
         stats.symbols_tracked = self.market.len();
         stats.symbols_over_limit = self.market.over_limit;
+        stats.buyers_dropped = self.market.buyers_dropped;
+        let dropped = self.accounts.dropped();
+        stats.holdings_dropped = dropped.holdings;
+        stats.window_items_dropped = dropped.window_items;
         stats
     }
 
@@ -326,7 +336,6 @@ mod tests {
             symbol: 0,
             qty: 300,
             price: Decimal::new(1125, 1),
-            tie: 7,
         };
         let extras = PrintExtras {
             trade_id: Some("T1".into()),
@@ -355,5 +364,39 @@ mod tests {
             engine.stats().processed_by_type[EventType::Trade.index()],
             1
         );
+    }
+
+    /// Every limit on state that drops something is counted in the stats, evicted accounts'
+    /// drops included.
+    #[test]
+    fn dropped_state_is_counted() {
+        let mut config = EngineConfig::default();
+        config.engine.holdings_per_account_max = 1;
+        config.engine.accounts_max = 1;
+        let mut engine = Engine::new(config).unwrap();
+        let mut out = Vec::new();
+        let position = |account: &str, symbol: &str| Event {
+            ts: Timestamp::from_utc_nanos(1_742_167_800_000_000_000),
+            body: EventBody::Position(pumpwatch_model::Position {
+                account_id: account.into(),
+                symbol: symbol.into(),
+                qty: 100,
+            }),
+        };
+        for event in [
+            position("A1", "7992"),
+            position("A1", "130A"),
+            position("A2", "7992"),
+        ] {
+            engine.step(Input::Event(event), &mut out);
+        }
+        engine.step(Input::Flush, &mut out);
+        let stats = engine.stats();
+        assert_eq!(
+            stats.holdings_dropped, 1,
+            "A1's second holding, A1 since evicted"
+        );
+        assert_eq!(stats.accounts_evicted, 1);
+        assert_eq!(stats.window_items_dropped, 0);
     }
 }

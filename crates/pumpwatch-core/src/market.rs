@@ -346,6 +346,9 @@ pub struct Market {
     limit: usize,
     /// Events skipped because `symbols_max` was reached.
     pub over_limit: u64,
+    /// Buy orders whose account was not remembered among a symbol's distinct buyers of the
+    /// day because the set was full.
+    pub buyers_dropped: u64,
 }
 
 impl Market {
@@ -356,6 +359,7 @@ impl Market {
             cold: Vec::new(),
             limit,
             over_limit: 0,
+            buyers_dropped: 0,
         }
     }
 
@@ -424,6 +428,8 @@ impl Market {
         hot.roll_day(cold, day_of(ts));
         if cold.buyers.len() < BUYERS_MAX {
             cold.buyers.insert(account);
+        } else if !cold.buyers.contains(&account) {
+            self.buyers_dropped += 1;
         }
     }
 }

@@ -22,6 +22,12 @@ pub struct EngineStats {
     pub symbols_tracked: usize,
     /// Events skipped because `symbols_max` was reached.
     pub symbols_over_limit: u64,
+    /// Holdings not kept because an account reached `holdings_per_account_max`.
+    pub holdings_dropped: u64,
+    /// Orders, fills and login notes pushed out of a full per-account window.
+    pub window_items_dropped: u64,
+    /// Buyers not remembered because a symbol's distinct-buyer set of the day was full.
+    pub buyers_dropped: u64,
 }
 
 impl EngineStats {

@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use pumpwatch_core::{Engine, EngineConfig, Input, Output};
-use pumpwatch_model::{decode_json_line, Alert, Event, EventBody, Print, TapeSymbols, Timestamp};
+use pumpwatch_model::{
+    decode_json_line, Alert, Event, EventBody, EventType, Print, TapeSymbols, Timestamp,
+};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios")
@@ -51,8 +53,10 @@ fn feed(
 }
 
 /// Driver 2: a live feed. Events are displaced by up to `lateness` of event time (a seeded
-/// shuffle), and watermarks that respect the displacement are interleaved at random; with
-/// `tape_as_prints`, trades are fed as prints.
+/// shuffle) as Kafka interleaves partitions: each key's events keep their order (a partition
+/// keeps it), and snapshot rows, which have no lateness, arrive at their time. Watermarks that
+/// respect the displacement are interleaved at random; with `tape_as_prints`, trades are fed
+/// as prints.
 fn run_as_live_feed(events: &[Event], seed: u64, tape_as_prints: bool) -> Vec<Alert> {
     let config = EngineConfig::default();
     let lateness_nanos = config.engine.lateness_ms as i64 * 1_000_000;
@@ -63,15 +67,20 @@ fn run_as_live_feed(events: &[Event], seed: u64, tape_as_prints: bool) -> Vec<Al
             .wrapping_add(1442695040888963407);
         state >> 33
     };
+    let mut key_arrival: std::collections::HashMap<String, i64> = Default::default();
     let mut keyed: Vec<(i64, usize, Event)> = events
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            (
-                e.ts.utc_nanos + (next() as i64 % lateness_nanos.max(1)),
-                i,
-                e.clone(),
-            )
+            let displacement = match e.event_type() {
+                EventType::Position | EventType::Cash => 0,
+                _ => next() as i64 % lateness_nanos.max(1),
+            };
+            let last = key_arrival
+                .entry(e.partition_key().to_string())
+                .or_insert(i64::MIN);
+            *last = (*last).max(e.ts.utc_nanos + displacement);
+            (*last, i, e.clone())
         })
         .collect();
     keyed.sort_by_key(|(arrival, i, _)| (*arrival, *i));

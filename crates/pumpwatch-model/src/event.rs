@@ -10,7 +10,6 @@ use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::print::{hash_decimal, trade_tie_key};
 use crate::time::Timestamp;
 
 /// An identifier (account, order, symbol, ...) as the producer wrote it.
@@ -371,28 +370,14 @@ impl Event {
         }
     }
 
-    /// A content hash that orders events with equal `ts` and type the same way whatever order
-    /// they arrived in and whatever file format carried them. It reads only the fields the
-    /// engine uses. Decimals are hashed by mantissa and scale: validation normalises every
-    /// decimal (so `112.50` and `112.5` are the same value here).
+    /// A content hash that orders `auth`, `order` and `execution` events of one instant the
+    /// same way whatever order they arrived in and whatever file format carried them (the
+    /// other types keep their arrival order within an instant, and get 0). It reads only the
+    /// fields the engine uses. Decimals are hashed by mantissa and scale: validation
+    /// normalises every decimal (so `112.50` and `112.5` are the same value here).
     pub fn tie_key(&self) -> u64 {
         let mut h = rustc_hash::FxHasher::default();
         match &self.body {
-            EventBody::Instrument(i) => {
-                i.symbol.as_str().hash(&mut h);
-                hash_decimal(i.prev_close, &mut h);
-                i.adv_shares.hash(&mut h);
-                i.shares_outstanding.hash(&mut h);
-            }
-            EventBody::Position(p) => {
-                p.account_id.as_str().hash(&mut h);
-                p.symbol.as_str().hash(&mut h);
-                p.qty.hash(&mut h);
-            }
-            EventBody::Cash(c) => {
-                c.account_id.as_str().hash(&mut h);
-                hash_decimal(c.amount, &mut h);
-            }
             EventBody::Auth(a) => {
                 a.account_id.as_str().hash(&mut h);
                 a.action.hash(&mut h);
@@ -406,16 +391,18 @@ impl Event {
                 o.action.hash(&mut h);
                 o.qty.hash(&mut h);
                 if let Some(p) = o.price {
-                    hash_decimal(p, &mut h);
+                    p.mantissa().hash(&mut h);
+                    p.scale().hash(&mut h);
                 }
             }
             EventBody::Execution(e) => {
                 e.exec_id.as_str().hash(&mut h);
                 e.account_id.as_str().hash(&mut h);
             }
-            EventBody::Trade(t) => {
-                return trade_tie_key(&t.symbol, t.trade_id.as_deref(), t.qty, t.price);
-            }
+            EventBody::Instrument(_)
+            | EventBody::Position(_)
+            | EventBody::Cash(_)
+            | EventBody::Trade(_) => return 0,
         }
         h.finish()
     }

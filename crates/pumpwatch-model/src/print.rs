@@ -2,8 +2,6 @@
 //! a code into the tape's symbol table. Bulk tape files are read into prints so the tape, most
 //! of a day's events, skips building a full [`Event`] per row.
 
-use std::hash::{Hash, Hasher};
-
 use crate::decimal::Decimal;
 use crate::event::{Event, EventBody, Id, Side, Trade};
 use crate::time::Timestamp;
@@ -16,8 +14,6 @@ pub struct Print {
     pub symbol: u32,
     pub qty: u64,
     pub price: Decimal,
-    /// [`Event::tie_key`] of the trade, computed while its fields are at hand.
-    pub tie: u64,
 }
 
 /// What the engine never reads of a print, kept beside it so the full event can be rebuilt (to
@@ -69,12 +65,6 @@ impl Print {
             symbol: symbols.code(&trade.symbol),
             qty: trade.qty,
             price: trade.price,
-            tie: trade_tie_key(
-                &trade.symbol,
-                trade.trade_id.as_deref(),
-                trade.qty,
-                trade.price,
-            ),
         };
         let extras = PrintExtras {
             trade_id: trade.trade_id.clone(),
@@ -98,31 +88,14 @@ impl Print {
     }
 }
 
-/// The tie key of a trade with these fields: the one [`Event::tie_key`] gives its event.
-#[inline]
-pub fn trade_tie_key(symbol: &str, trade_id: Option<&str>, qty: u64, price: Decimal) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    symbol.hash(&mut h);
-    trade_id.hash(&mut h);
-    qty.hash(&mut h);
-    hash_decimal(price, &mut h);
-    h.finish()
-}
-
-/// Decimals hash by mantissa and scale: validation normalises every decimal.
-pub(crate) fn hash_decimal(value: Decimal, h: &mut impl Hasher) {
-    value.mantissa().hash(h);
-    value.scale().hash(h);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A print and its arrival number fill one cache line in the reorder queue.
+    /// A print and its arrival number fit one cache line in the reorder queue.
     #[test]
-    fn a_print_is_56_bytes() {
-        assert_eq!(std::mem::size_of::<Print>(), 56);
+    fn a_print_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<Print>(), 48);
     }
 
     #[test]
@@ -134,7 +107,7 @@ mod tests {
         assert_eq!(symbols.as_slice(), ["7992", "3350"]);
     }
 
-    /// A trade's print carries its event's tie key and turns back into the same event.
+    /// A trade's print turns back into the same event.
     #[test]
     fn a_print_is_its_trade() {
         let trade = Trade {
@@ -152,11 +125,6 @@ mod tests {
         symbols.code("3350");
         let (print, extras) = Print::from_trade(event.ts, &trade, &mut symbols);
         assert_eq!(print.symbol, 1);
-        assert_eq!(print.tie, event.tie_key());
-        assert_ne!(
-            print.tie,
-            trade_tie_key("7992", None, 300, Decimal::new(1125, 1))
-        );
         assert_eq!(print.to_event(&symbols.as_slice()[1], &extras), event);
     }
 }

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::decimal::{decimal_from_f64, parse_decimal};
 use crate::event::*;
 use crate::invalid::{InvalidEvent, InvalidReason};
-use crate::print::{trade_tie_key, Print, PrintExtras, TapeSymbols};
+use crate::print::{Print, PrintExtras, TapeSymbols};
 use crate::time::Timestamp;
 
 /// One input value, as the carrier format typed it.
@@ -373,7 +373,6 @@ pub fn print_from_cells(
         symbol: symbols.code(symbol),
         qty,
         price,
-        tie: trade_tie_key(symbol, trade_id, qty, price),
     };
     let extras = PrintExtras {
         trade_id: trade_id.map(Id::new),

@@ -97,17 +97,45 @@ fn engine_lines(s: &mut String, stats: &EngineStats) {
     );
     let _ = writeln!(
         s,
-        "  state          {} accounts, {} symbols, reorder depth max {}{}",
-        stats.accounts_tracked,
-        stats.symbols_tracked,
-        stats.reorder_depth_max,
-        if stats.accounts_evicted + stats.reorder_forced + stats.symbols_over_limit > 0 {
-            format!(
-                " (evicted accounts {}, forced reorder releases {}, events over symbols_max {})",
-                stats.accounts_evicted, stats.reorder_forced, stats.symbols_over_limit
-            )
-        } else {
-            String::new()
-        }
+        "  state          {} accounts, {} symbols",
+        stats.accounts_tracked, stats.symbols_tracked
     );
+    let _ = writeln!(
+        s,
+        "  reorder        at most {} events waited at once for event time to pass them",
+        stats.reorder_depth_max
+    );
+    let limits: Vec<String> = [
+        (
+            stats.reorder_forced,
+            "events released before their time (engine.reorder_events_max)",
+        ),
+        (
+            stats.accounts_evicted,
+            "accounts evicted (engine.accounts_max)",
+        ),
+        (
+            stats.symbols_over_limit,
+            "events skipped over engine.symbols_max",
+        ),
+        (
+            stats.holdings_dropped,
+            "holdings not kept (engine.holdings_per_account_max)",
+        ),
+        (
+            stats.window_items_dropped,
+            "orders, fills or logins pushed out of a full account window",
+        ),
+        (
+            stats.buyers_dropped,
+            "buyers not remembered over a symbol's distinct-buyer limit",
+        ),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !limits.is_empty() {
+        let _ = writeln!(s, "  limits hit     {}", limits.join(", "));
+    }
 }
