@@ -3,7 +3,10 @@
 # file and per-type files) and from Parquet, measure the parse-only ceiling of each input and
 # the peak memory, score the alerts, and run the same rule as DuckDB SQL on one thread.
 #
-#   bash benches/e2e.sh [WORKDIR]        (ACCOUNTS=400000 SYMBOLS=3900 SEED=1 by default)
+#   bash benches/e2e.sh [WORKDIR]        (ACCOUNTS=400000 SYMBOLS=3900 SEED=1 SHAPE=realistic)
+#
+# SHAPE=realistic (the simulator's default) stamps the snapshot with one instant and the tape
+# to the millisecond in bursts, as real feeds are; SHAPE=spread gives the earlier tidy day.
 #
 # Prints one line per measurement; the README's performance table comes from this output.
 set -euo pipefail
@@ -12,6 +15,7 @@ WORK=${1:-/tmp/pumpwatch-e2e}
 ACCOUNTS=${ACCOUNTS:-400000}
 SYMBOLS=${SYMBOLS:-3900}
 SEED=${SEED:-1}
+SHAPE=${SHAPE:-realistic}
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN="$TARGET/release/pumpwatch"
 CORE=${CORE:-0}
@@ -20,10 +24,10 @@ cargo build --release -p pumpwatch >/dev/null
 mkdir -p "$WORK"
 
 if [ ! -f "$WORK/day/labels.json" ]; then
-    "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" --symbols "$SYMBOLS" --out "$WORK/day"
+    "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" --symbols "$SYMBOLS" --shape "$SHAPE" --out "$WORK/day"
 fi
 if [ ! -f "$WORK/mixed/events.ndjson" ]; then
-    "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" --symbols "$SYMBOLS" --out "$WORK/mixed" --layout mixed
+    "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" --symbols "$SYMBOLS" --shape "$SHAPE" --out "$WORK/mixed" --layout mixed
 fi
 if [ ! -f "$WORK/parquet/orders.parquet" ]; then
     "$BIN" convert "$WORK/day" --out "$WORK/parquet" --format parquet --quarantine "$WORK/convert-quarantine.ndjson"

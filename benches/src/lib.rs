@@ -41,6 +41,7 @@ fn simulate_small_day() -> PathBuf {
             campaigns: None,
             lookalikes: None,
             invalid_per_million: 0,
+            shape: pumpwatch_sim::Shape::Realistic,
         };
         pumpwatch_sim::simulate(&params, &dir).expect("simulate the benchmark day");
     }

@@ -18,7 +18,7 @@ pub(crate) const SESSION_MINUTES: i64 = 330;
 /// Length of the trading day in session microseconds.
 pub(crate) const SESSION_US: i64 = SESSION_MINUTES * MINUTE_US;
 /// The morning session's length; session time past this is afternoon.
-const MORNING_US: i64 = 150 * MINUTE_US;
+pub(crate) const MORNING_US: i64 = 150 * MINUTE_US;
 
 /// Wall time (µs since midnight) of `h:m`.
 pub(crate) const fn hm(h: i64, m: i64) -> i64 {

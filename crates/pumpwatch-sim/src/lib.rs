@@ -77,6 +77,36 @@ pub struct SimParams {
     pub lookalikes: Option<u32>,
     /// Malformed lines injected per million events (0 = none).
     pub invalid_per_million: u32,
+    /// How rough the feeds are: as real feeds by default.
+    pub shape: Shape,
+}
+
+/// How the day's feeds are stamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// As real feeds are: the instrument master and the start-of-day snapshot each stamped
+    /// with one instant (a broker's overnight export), the tape stamped to the millisecond
+    /// with bursts of prints in one millisecond at the opens, the close and in pumps, and
+    /// some alphanumeric TSE codes (`130A`).
+    #[default]
+    Realistic,
+    /// The earlier, tidier day: reference rows spread over 08:00–08:25 with distinct
+    /// microseconds, the tape at distinct microseconds, four-digit codes only.
+    Spread,
+}
+
+impl std::str::FromStr for Shape {
+    type Err = SimError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "realistic" => Ok(Shape::Realistic),
+            "spread" => Ok(Shape::Spread),
+            _ => Err(SimError::Params(format!(
+                "unknown shape {s:?}: expected realistic or spread"
+            ))),
+        }
+    }
 }
 
 impl Default for SimParams {
@@ -90,6 +120,7 @@ impl Default for SimParams {
             campaigns: None,
             lookalikes: None,
             invalid_per_million: 0,
+            shape: Shape::Realistic,
         }
     }
 }
@@ -145,7 +176,8 @@ pub fn simulate(params: &SimParams, out_dir: &Path) -> Result<SimSummary, SimErr
     }
     std::fs::create_dir_all(out_dir).map_err(|e| SimError::io(out_dir, e))?;
     let seed = params.seed;
-    let mut market = market::Market::generate(seed, params.symbols)?;
+    let realistic = params.shape == Shape::Realistic;
+    let mut market = market::Market::generate(seed, params.symbols, realistic)?;
     let mut accts = accounts::generate(seed, params.accounts, &market);
     let counts = Counts {
         campaigns: params
@@ -159,12 +191,15 @@ pub fn simulate(params: &SimParams, out_dir: &Path) -> Result<SimSummary, SimErr
     market.build_paths(seed, &plan.overlays);
 
     let mut book = book::Book::new(&market, seed);
-    reference::emit(&mut book.ev, &market, &accts);
+    reference::emit(&mut book.ev, &market, &accts, realistic);
     ordinary::generate(&mut book, seed, &accts, &plan.roles);
     let victims = campaign::generate(&mut book, seed, &plan, &accts);
     lookalike::generate(&mut book, seed, &plan, &accts);
     let mut ev = book.ev;
-    tape::generate(&market, seed, &plan.extra, &mut ev.trades);
+    tape::generate(&market, seed, &plan.extra, realistic, &mut ev.trades);
+    if realistic {
+        tape::stamp_to_milliseconds(&mut ev.trades);
+    }
     ev.sort();
 
     let mut active = vec![false; accts.len()];

@@ -149,7 +149,8 @@ const SUFFIXES: [&str; 4] = ["Co.", "Holdings", "Corp.", "Industries"];
 
 impl Market {
     /// Draws the reference data of `n` symbols.
-    pub(crate) fn generate(seed: u64, n: u32) -> Result<Market, SimError> {
+    /// `alphanumeric`: some codes take the post-2024 TSE form (`130A`).
+    pub(crate) fn generate(seed: u64, n: u32, alphanumeric: bool) -> Result<Market, SimError> {
         if !(10..=8_000).contains(&n) {
             return Err(SimError::Params(format!(
                 "symbols must be between 10 and 8000, got {n}"
@@ -183,7 +184,11 @@ impl Market {
 
         let mut ins = Vec::with_capacity(n);
         for (code, class) in codes.iter().zip(classes) {
-            ins.push(tse_instrument(&mut rng, *code, class));
+            ins.push(tse_instrument(
+                &mut rng,
+                tse_code(*code, alphanumeric),
+                class,
+            ));
         }
         let mut foreign_codes = std::collections::BTreeSet::new();
         for i in 0..n_foreign {
@@ -294,7 +299,18 @@ fn company_name<R: Rng>(rng: &mut R) -> String {
     )
 }
 
-fn tse_instrument<R: Rng>(rng: &mut R, code: u32, class: Class) -> Instrument {
+/// The code text of TSE code number `n` (1301..=9999): four digits, or, for about one code
+/// in 37 when `alphanumeric`, the form new listings get since 2024: three digits and a letter
+/// (`1332` → `133C`). Distinct numbers give distinct codes, in either form.
+fn tse_code(n: u32, alphanumeric: bool) -> String {
+    if alphanumeric && n % 37 == 0 {
+        format!("{:03}{}", n / 10, char::from(b'A' + (n % 10) as u8))
+    } else {
+        format!("{n:04}")
+    }
+}
+
+fn tse_instrument<R: Rng>(rng: &mut R, code: String, class: Class) -> Instrument {
     let (price, adv, shares, market, vol) = match class {
         Class::Large => (
             log_uniform(rng, 500.0, 10_000.0),
@@ -327,7 +343,7 @@ fn tse_instrument<R: Rng>(rng: &mut R, code: u32, class: Class) -> Instrument {
         ),
     };
     let mut inst = Instrument {
-        code: format!("{code:04}"),
+        code,
         name: company_name(rng),
         market,
         class,
@@ -410,7 +426,7 @@ mod tests {
 
     #[test]
     fn tse_tick_table() {
-        let m = Market::generate(1, 100).unwrap();
+        let m = Market::generate(1, 100, false).unwrap();
         let inst = m.inst(m.large[0]);
         assert_eq!(inst.tick(300_000), 100);
         assert_eq!(inst.tick(300_100), 500);
@@ -430,7 +446,7 @@ mod tests {
 
     #[test]
     fn class_mix_is_realistic() {
-        let m = Market::generate(3, 1000).unwrap();
+        let m = Market::generate(3, 1000, true).unwrap();
         assert_eq!(m.ins.len(), 1000);
         assert!(m.small.len() > 350 && m.small.len() < 420);
         assert!(m.ins.iter().any(|i| i.class == Class::Foreign));
@@ -439,5 +455,25 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), 1000);
+        let alphanumeric = m
+            .ins
+            .iter()
+            .filter(|i| i.code.len() == 4 && i.code.as_bytes()[3].is_ascii_uppercase())
+            .filter(|i| i.code.as_bytes()[..3].iter().all(u8::is_ascii_digit))
+            .count();
+        assert!(
+            (10..60).contains(&alphanumeric),
+            "{alphanumeric} codes like 130A"
+        );
+    }
+
+    #[test]
+    fn alphanumeric_codes_are_distinct_and_look_like_tse_ones() {
+        assert_eq!(tse_code(1332, true), "133C");
+        assert_eq!(tse_code(1332, false), "1332");
+        assert_eq!(tse_code(1333, true), "1333");
+        let codes: std::collections::BTreeSet<String> =
+            (1301..=9999).map(|n| tse_code(n, true)).collect();
+        assert_eq!(codes.len(), 9999 - 1301 + 1);
     }
 }

@@ -1,8 +1,13 @@
 //! The anonymous public tape: every symbol's prints across the session, plus pump and rally volume.
+//!
+//! A realistic tape is stamped to the millisecond, as many venues stamp it, and comes in
+//! bursts: each symbol's opening auctions (09:00 and 12:30) and closing auction (15:30)
+//! print as many prints at one instant, and pump volume arrives in clusters of prints sharing
+//! one millisecond. The spread shape gives every print its own microsecond.
 
 use rand::Rng;
 
-use crate::clock::{MINUTE_US, SESSION_MINUTES};
+use crate::clock::{MINUTE_US, MORNING_US, SESSION_MINUTES, SESSION_US};
 use crate::events::{Side, TradeEv};
 use crate::market::{Class, Market};
 use crate::plan::ExtraTape;
@@ -13,6 +18,10 @@ use crate::rng::{chance, lognormal, sub_rng, Cumulative, Stream};
 const PRINTS_PER_SYMBOL_MAX: f64 = 60_000.0;
 /// Most prints one burst of extra volume is spread over.
 const PRINTS_PER_BURST_MAX: f64 = 1_000.0;
+/// The auctions of a session day, in session time: the two opens and the close.
+const AUCTIONS: [i64; 3] = [0, MORNING_US, SESSION_US];
+/// Prints of extra volume that share one millisecond, at most (realistic shape).
+const CLUSTER_PRINTS_MAX: u64 = 60;
 
 /// Intraday volume profile: busy at the open, before and after lunch and
 /// into the close, quiet in between (the familiar U shape, twice).
@@ -35,8 +44,32 @@ fn lots<R: Rng>(rng: &mut R, mean: f64) -> u32 {
     lognormal(rng, mean / 1.648_721, 1.0).round().max(1.0) as u32
 }
 
+/// Prints of one auction of a symbol of this class (realistic shape): an auction matches many
+/// orders at one price, and the tape shows one print per match.
+fn auction_prints(class: Class) -> std::ops::Range<usize> {
+    match class {
+        Class::Large => 20..60,
+        Class::Mid => 5..20,
+        Class::Small | Class::Foreign => 1..5,
+    }
+}
+
+/// Stamps every print of the tape to the millisecond, as many venues do (realistic shape):
+/// the broker's own fills print there too, at their fill's millisecond.
+pub(crate) fn stamp_to_milliseconds(trades: &mut [TradeEv]) {
+    for t in trades {
+        t.ts -= t.ts % 1_000;
+    }
+}
+
 /// Appends the anonymous prints of the whole day.
-pub(crate) fn generate(m: &Market, seed: u64, extra: &[ExtraTape], out: &mut Vec<TradeEv>) {
+pub(crate) fn generate(
+    m: &Market,
+    seed: u64,
+    extra: &[ExtraTape],
+    realistic: bool,
+    out: &mut Vec<TradeEv>,
+) {
     let shape = profile();
     for (sym, inst) in m.ins.iter().enumerate() {
         let sym = sym as u32;
@@ -53,7 +86,22 @@ pub(crate) fn generate(m: &Market, seed: u64, extra: &[ExtraTape], out: &mut Vec
             .round()
             .min(PRINTS_PER_SYMBOL_MAX) as usize;
         out.reserve(n);
-        for _ in 0..n {
+        // Realistic: the first prints of the day's count go to the auctions instead.
+        let mut auctions = Vec::new();
+        if realistic {
+            for at in AUCTIONS {
+                let k = rng.random_range(auction_prints(inst.class));
+                auctions.extend(std::iter::repeat_n(at, k));
+            }
+        }
+        for i in 0..n {
+            if let Some(&at) = auctions.get(i) {
+                let l = lots(&mut rng, mean_lots);
+                let mut p = print(m, &mut rng, sym, at, l, Side::Buy);
+                p.price = m.price_at(sym, at);
+                out.push(p);
+                continue;
+            }
             let minute = shape.draw(&mut rng) as i64;
             let t = minute * MINUTE_US + rng.random_range(0..MINUTE_US);
             let side = if chance(&mut rng, 0.5) {
@@ -74,8 +122,20 @@ pub(crate) fn generate(m: &Market, seed: u64, extra: &[ExtraTape], out: &mut Vec
         if e.end <= e.start {
             continue;
         }
+        let mut cluster_left = 0;
+        let mut cluster_t = e.start;
         for _ in 0..n {
-            let t = rng.random_range(e.start..e.end);
+            let t = if realistic {
+                // Pump volume comes in clusters of prints at one instant.
+                if cluster_left == 0 {
+                    cluster_left = rng.random_range(1..=CLUSTER_PRINTS_MAX);
+                    cluster_t = rng.random_range(e.start..e.end);
+                }
+                cluster_left -= 1;
+                cluster_t
+            } else {
+                rng.random_range(e.start..e.end)
+            };
             let side = if chance(&mut rng, e.buy_share) {
                 Side::Buy
             } else {

@@ -1,4 +1,4 @@
-//! Every generated line follows the event contract (shared/spec/events.md):
+//! Every generated line follows the event contract (crates/pumpwatch-model/events.md):
 //! field names and types, sorted files, `+09:00` timestamps, both price
 //! encodings, consistent ids; injected malformed lines are exactly those
 //! reported.
@@ -93,8 +93,13 @@ fn validate(line: &str) -> Result<(String, i64), String> {
             decimal(&e, "prev_close")?;
             if s(&e, "market").starts_with("TSE") {
                 let sym = s(&e, "symbol");
-                if sym.len() != 4 || !sym.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("TSE symbol {sym:?} is not a 4-digit code"));
+                // Four digits, or since 2024 three digits and a letter (`130A`).
+                let b = sym.as_bytes();
+                let tse_code = b.len() == 4
+                    && b[..3].iter().all(u8::is_ascii_digit)
+                    && (b[3].is_ascii_digit() || b[3].is_ascii_uppercase());
+                if !tse_code {
+                    return Err(format!("TSE symbol {sym:?} is not a TSE code"));
                 }
             }
         }
@@ -313,4 +318,55 @@ fn timestamps_stay_in_the_trading_day() {
             );
         }
     }
+}
+
+/// The realistic shape stamps feeds as real ones are: the instrument master and the whole
+/// snapshot each at one instant, the tape to the millisecond with bursts of many prints in one
+/// millisecond; the spread shape gives reference rows distinct times.
+#[test]
+fn realistic_feeds_share_instants_and_spread_ones_do_not() {
+    let (dir, _) = common::generate(&common::small_params(12, Layout::PerType));
+    let instants = |stem: &str| -> BTreeSet<i64> {
+        common::events(dir.path(), stem)
+            .iter()
+            .map(|e| micros(s(e, "ts")))
+            .collect()
+    };
+    assert_eq!(instants("instruments").len(), 1);
+    let snapshot = instants("positions");
+    assert_eq!(snapshot.len(), 1, "every position at one instant");
+    assert_eq!(instants("cash"), snapshot, "cash at the snapshot instant");
+    let mut per_instant = std::collections::BTreeMap::<i64, u32>::new();
+    for e in common::events(dir.path(), "trades") {
+        let t = micros(s(&e, "ts"));
+        assert_eq!(t % 1_000, 0, "a print stamped below the millisecond: {e}");
+        *per_instant.entry(t).or_default() += 1;
+    }
+    let open = micros("2025-03-17T09:00:00+09:00");
+    assert!(
+        per_instant[&open] >= 60,
+        "the opening auction prints {} prints at 09:00:00.000",
+        per_instant[&open]
+    );
+    let bursts = per_instant.values().filter(|n| **n >= 10).count();
+    assert!(bursts >= 3, "{bursts} instants with ten prints or more");
+    assert!(
+        common::events(dir.path(), "instruments")
+            .iter()
+            .any(|e| s(e, "symbol").ends_with(|c: char| c.is_ascii_uppercase())),
+        "some codes are alphanumeric"
+    );
+
+    let spread = pumpwatch_sim::SimParams {
+        shape: pumpwatch_sim::Shape::Spread,
+        ..common::small_params(12, Layout::PerType)
+    };
+    let (dir, _) = common::generate(&spread);
+    let positions = common::events(dir.path(), "positions");
+    let distinct: BTreeSet<i64> = positions.iter().map(|e| micros(s(e, "ts"))).collect();
+    assert_eq!(
+        distinct.len(),
+        positions.len(),
+        "spread rows have their own times"
+    );
 }

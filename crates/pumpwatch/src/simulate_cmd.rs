@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use pumpwatch_sim::{Layout, SimParams};
+use pumpwatch_sim::{Layout, Shape, SimParams};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LayoutArg {
@@ -12,6 +12,14 @@ pub enum LayoutArg {
     PerType,
     /// One events.ndjson with every type merged by event time.
     Mixed,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShapeArg {
+    /// As real feeds: the snapshot at one instant, the tape to the millisecond in bursts.
+    Realistic,
+    /// The tidier earlier day: every reference row and print at its own microsecond.
+    Spread,
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +47,9 @@ pub struct SimulateArgs {
     /// Deliberately malformed lines per million, to exercise quarantine.
     #[arg(long, default_value_t = 0)]
     pub invalid_per_million: u32,
+    /// How the feeds are stamped.
+    #[arg(long, value_enum, default_value = "realistic")]
+    pub shape: ShapeArg,
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -54,6 +65,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         campaigns: args.campaigns,
         lookalikes: args.lookalikes,
         invalid_per_million: args.invalid_per_million,
+        shape: match args.shape {
+            ShapeArg::Realistic => Shape::Realistic,
+            ShapeArg::Spread => Shape::Spread,
+        },
     };
     let started = Instant::now();
     let summary = pumpwatch_sim::simulate(&params, &args.out)?;

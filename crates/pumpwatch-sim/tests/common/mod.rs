@@ -19,6 +19,7 @@ pub fn small_params(seed: u64, layout: Layout) -> SimParams {
         campaigns: None,
         lookalikes: None,
         invalid_per_million: 0,
+        shape: pumpwatch_sim::Shape::Realistic,
     }
 }
 
