@@ -38,11 +38,36 @@ pub enum ReplayError {
     #[error("{}: cannot write Parquet: {message}", .path.display())]
     ParquetWrite { path: PathBuf, message: String },
 
-    #[error("{}: {source}", .path.display())]
+    #[error(
+        "{}: looks like a file of `{event_type}` events but is not named {expected}.EXT, so it would not be read; rename it, or pass --ignore-misnamed to leave it out",
+        .path.display()
+    )]
+    MisnamedTypeFile {
+        path: PathBuf,
+        event_type: &'static str,
+        expected: &'static str,
+    },
+
+    /// A stream that breaks partway (a corrupt or truncated compressed file): where it broke.
+    #[error(
+        "{}: unreadable after line {last_line} ({bytes_read} bytes of the file read): {error}",
+        .path.display()
+    )]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+        /// The last line read whole, all of which were handed out.
+        last_line: u64,
+        /// Bytes of the file (compressed, if it is) consumed when it broke.
+        bytes_read: u64,
+    },
+
+    /// The I/O error's text is part of the message (and not a separate cause), so the
+    /// one-line exit reason says it once.
+    #[error("{}: {error}", .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -50,7 +75,7 @@ impl ReplayError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         ReplayError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 

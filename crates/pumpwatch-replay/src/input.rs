@@ -84,3 +84,15 @@ pub fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>)
     }
     (filled, None)
 }
+
+/// Reads what the stream has now (at least one byte unless it ended), retrying interrupted
+/// reads: for a pipe, whose lines must be handed on as they come.
+pub fn read_some(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    loop {
+        match reader.read(buf) {
+            Ok(n) => return (n, None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (0, Some(e)),
+        }
+    }
+}

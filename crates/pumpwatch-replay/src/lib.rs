@@ -61,7 +61,7 @@ pub fn open_with(input: &Path, options: &SourceOptions) -> Result<Box<dyn Source
     if !metadata.is_dir() {
         return open_file(&naming::single_file(input)?, options);
     }
-    let info = naming::scan_directory(input)?;
+    let info = naming::scan_directory(input, options.ignore_misnamed)?;
     let sources = info
         .files
         .iter()
@@ -72,6 +72,11 @@ pub fn open_with(input: &Path, options: &SourceOptions) -> Result<Box<dyn Source
         sources,
         options.merge_batch_records,
     )))
+}
+
+/// Opens standard input as one mixed NDJSON stream (plain, not compressed).
+pub fn open_stdin(options: &SourceOptions) -> Box<dyn Source> {
+    Box::new(ndjson_source::NdjsonSource::stdin(options))
 }
 
 /// Opens one event file as its format says.

@@ -63,10 +63,20 @@ pub fn single_file(path: &Path) -> Result<InputFile, ReplayError> {
     })
 }
 
+/// The type a file stem seems meant for without being its per-type name (`orders_20250317`,
+/// `execution`, `Trades`): the stem starts with a type's name, singular, in any case.
+fn resembled_type(stem: &str) -> Option<EventType> {
+    let lower = stem.to_ascii_lowercase();
+    EventType::ALL
+        .into_iter()
+        .find(|t| lower.starts_with(t.as_str()) && t.file_stem() != stem)
+}
+
 /// The per-type files of a directory input, in the contract's type order, and the other
 /// entries of the directory (ignored). Two files for one type are an error: which one is
-/// meant cannot be guessed.
-pub fn scan_directory(dir: &Path) -> Result<SourceInfo, ReplayError> {
+/// meant cannot be guessed. So is a data file whose name resembles a type's without being it,
+/// unless `ignore_misnamed`: its events would otherwise be lost without a word.
+pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, ReplayError> {
     let entries = std::fs::read_dir(dir).map_err(|e| ReplayError::io(dir, e))?;
     let mut by_type: [Option<InputFile>; 7] = Default::default();
     let mut ignored = Vec::new();
@@ -82,6 +92,18 @@ pub fn scan_directory(dir: &Path) -> Result<SourceInfo, ReplayError> {
             },
         );
         let Some((event_type, format, compression)) = classified.filter(|_| is_file) else {
+            let resembled = entry
+                .file_name()
+                .to_str()
+                .and_then(classify)
+                .and_then(|(stem, ..)| resembled_type(stem));
+            if let Some(event_type) = resembled.filter(|_| is_file && !ignore_misnamed) {
+                return Err(ReplayError::MisnamedTypeFile {
+                    path,
+                    event_type: event_type.as_str(),
+                    expected: event_type.file_stem(),
+                });
+            }
             ignored.push(path);
             continue;
         };
@@ -155,5 +177,16 @@ mod tests {
         assert_eq!(classify("README.md"), None);
         assert_eq!(classify("ndjson"), None);
         assert_eq!(classify("x.gz"), None);
+    }
+
+    #[test]
+    fn names_that_resemble_a_type_are_recognised() {
+        assert_eq!(resembled_type("orders_20250317"), Some(EventType::Order));
+        assert_eq!(resembled_type("execution"), Some(EventType::Execution));
+        assert_eq!(resembled_type("Trades"), Some(EventType::Trade));
+        assert_eq!(resembled_type("cash-eod"), Some(EventType::Cash));
+        assert_eq!(resembled_type("orders"), None);
+        assert_eq!(resembled_type("labels"), None);
+        assert_eq!(resembled_type("events"), None);
     }
 }

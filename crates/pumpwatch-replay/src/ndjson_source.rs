@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use pumpwatch_model::{decode_json_line, EventType, InvalidEvent, InvalidReason};
 
 use crate::error::ReplayError;
-use crate::input::{fill, open_stream, ByteCounter};
+use crate::input::{fill, open_stream, read_some, ByteCounter};
 use crate::naming::display_name;
 use crate::source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
 
@@ -29,20 +29,45 @@ pub struct NdjsonSource {
     /// No more bytes will come (end of stream, or a read error kept in `error`).
     eof: bool,
     /// The read error to report once the lines read before it have been handed out.
-    error: Option<ReplayError>,
+    error: Option<std::io::Error>,
     at_stream_start: bool,
     /// Discarding the rest of a line longer than `line_bytes_max`.
     skipping: bool,
     line_no: u64,
     line_bytes_max: usize,
+    /// Hand out lines as soon as any bytes arrive (a pipe), instead of filling the buffer.
+    eager: bool,
 }
 
 impl NdjsonSource {
     pub fn open(file: &InputFile, options: &SourceOptions) -> Result<Self, ReplayError> {
         let (stream, counter) = open_stream(&file.path, file.compression)?;
+        Ok(Self::from_stream(file, stream, counter, options))
+    }
+
+    /// Reads plain NDJSON from standard input (`replay -`), named `stdin` in locations.
+    pub fn stdin(options: &SourceOptions) -> Self {
+        let file = InputFile {
+            path: PathBuf::from("stdin"),
+            format: crate::naming::Format::Ndjson,
+            compression: crate::naming::Compression::None,
+            default_type: None,
+        };
+        let stream = Box::new(std::io::stdin());
+        let mut source = Self::from_stream(&file, stream, ByteCounter::default(), options);
+        source.eager = true;
+        source
+    }
+
+    fn from_stream(
+        file: &InputFile,
+        stream: Box<dyn Read + Send>,
+        counter: ByteCounter,
+        options: &SourceOptions,
+    ) -> Self {
         // Tiny buffers are allowed so tests can put line breaks at every buffer boundary.
         let buffer_bytes = options.read_buffer_bytes.clamp(16, 1 << 30);
-        Ok(NdjsonSource {
+        NdjsonSource {
             info: SourceInfo {
                 files: vec![file.clone()],
                 ignored: Vec::new(),
@@ -61,7 +86,8 @@ impl NdjsonSource {
             skipping: false,
             line_no: 0,
             line_bytes_max: options.line_bytes_max.max(1024),
-        })
+            eager: false,
+        }
     }
 
     /// Makes room in the buffer and reads more bytes. A line that does not fit even in a
@@ -96,10 +122,14 @@ impl NdjsonSource {
                 self.skipping = true;
             }
         }
-        let (n, error) = fill(&mut *self.stream, &mut self.buf[self.end..]);
+        let (n, error) = if self.eager {
+            read_some(&mut *self.stream, &mut self.buf[self.end..])
+        } else {
+            fill(&mut *self.stream, &mut self.buf[self.end..])
+        };
         self.end += n;
         if let Some(error) = error {
-            self.error = Some(ReplayError::io(&self.path, error));
+            self.error = Some(error);
             self.eof = true;
         } else if n == 0 {
             self.eof = true;
@@ -158,6 +188,10 @@ impl Source for NdjsonSource {
                 self.start = self.end;
             }
             if !self.eof {
+                // A pipe's complete lines go out now rather than wait for a full batch.
+                if self.eager && !out.is_empty() {
+                    return Ok(true);
+                }
                 self.refill(out);
                 continue;
             }
@@ -170,7 +204,12 @@ impl Source for NdjsonSource {
             }
             self.skipping = false;
             return match self.error.take() {
-                Some(error) if out.is_empty() => Err(error),
+                Some(error) if out.is_empty() => Err(ReplayError::Unreadable {
+                    path: self.path.clone(),
+                    error,
+                    last_line: self.line_no,
+                    bytes_read: self.counter.progress().bytes_read,
+                }),
                 Some(error) => {
                     self.error = Some(error);
                     Ok(true)

@@ -192,6 +192,10 @@ pub struct SourceOptions {
     /// slices (pages outside a slice are skipped), so memory does not depend on how the
     /// producer sized its row groups.
     pub parquet_batch_rows: usize,
+    /// In a directory, leave out files whose names resemble a per-type file's without being
+    /// one (`orders_20250317.ndjson`, `execution.csv`) instead of refusing the input. They are
+    /// listed in [`SourceInfo::ignored`] either way.
+    pub ignore_misnamed: bool,
 }
 
 impl Default for SourceOptions {
@@ -201,6 +205,7 @@ impl Default for SourceOptions {
             line_bytes_max: 16 << 20,
             merge_batch_records: 1024,
             parquet_batch_rows: 64 * 1024,
+            ignore_misnamed: false,
         }
     }
 }

@@ -119,6 +119,33 @@ fn a_directory_without_per_type_files() {
     assert_one_line_naming(&error, dir.path(), "no per-type event files");
 }
 
+/// A file whose name resembles a type's is refused (its events would be lost without a word),
+/// unless the caller asks to leave it out; then it is listed as ignored.
+#[test]
+fn a_misnamed_type_file_is_refused_unless_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("trades.ndjson"), "").unwrap();
+    fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    let misnamed = dir.path().join("orders_20250317.ndjson");
+    fs::write(&misnamed, "").unwrap();
+    let error = error_of(dir.path());
+    assert!(matches!(
+        error,
+        ReplayError::MisnamedTypeFile {
+            event_type: "order",
+            ..
+        }
+    ));
+    assert_one_line_naming(&error, &misnamed, "named orders.EXT");
+    let options = pumpwatch_replay::SourceOptions {
+        ignore_misnamed: true,
+        ..Default::default()
+    };
+    let source = pumpwatch_replay::open_with(dir.path(), &options).unwrap();
+    assert_eq!(source.info().ignored.len(), 2);
+    assert!(source.info().ignored.contains(&misnamed));
+}
+
 #[test]
 fn two_files_for_one_type() {
     let dir = tempfile::tempdir().unwrap();
@@ -154,7 +181,11 @@ fn a_corrupt_gzip_stream_ends_in_an_error_after_the_good_lines() {
         seen >= day_lines().len() - 1,
         "lines before the damage are delivered: {seen}"
     );
-    assert_one_line_naming(&error, &gz, "");
+    assert_one_line_naming(&error, &gz, &format!("unreadable after line {seen} ("));
+    // The I/O error's text comes once, whether printed alone or as a chain of causes.
+    let text = error.to_string();
+    let chain = format!("{:#}", anyhow::Error::new(error));
+    assert_eq!(chain, text, "the message repeats a cause");
 }
 
 #[test]

@@ -74,6 +74,7 @@ fn tiny_buffers_and_batches_change_nothing() {
         line_bytes_max: 1024,
         merge_batch_records: 1,
         parquet_batch_rows: 1,
+        ..SourceOptions::default()
     };
     for form in all_forms(dir.path()) {
         for batch in [1, 3] {

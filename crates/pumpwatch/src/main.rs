@@ -53,12 +53,24 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // One line a scheduler can log: the error and its causes.
-            eprintln!(
-                "pumpwatch: error: {}",
-                format!("{err:#}").replace('\n', " ")
-            );
+            eprintln!("pumpwatch: error: {}", one_line_reason(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// One line a scheduler can log: the error and each cause it does not already say.
+fn one_line_reason(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

@@ -2,7 +2,7 @@
 //! live feed would, and print what fired.
 
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use pumpwatch_core::{Engine, Input, Output};
 use pumpwatch_model::EventType;
-use pumpwatch_replay::{Batch, OutputFormat, QuarantineWriter, Record, Run, Source};
+use pumpwatch_replay::{Batch, OutputFormat, QuarantineWriter, Record, Run, Source, SourceOptions};
 
 use crate::summary::{self, RunCounts};
 
@@ -19,11 +19,44 @@ const BATCH_RECORDS: usize = 4_096;
 /// Inputs smaller than this finish too fast for a progress bar to help.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
+/// How an input is opened: the flags `replay`, `check` and `convert` share.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// In a directory, leave out files named like a per-type file without being one
+    /// (orders_20250317.ndjson, execution.csv) instead of refusing the input.
+    #[arg(long)]
+    pub ignore_misnamed: bool,
+}
+
+/// Opens `input` (`-`: standard input, plain NDJSON) and names on stderr every file of a
+/// directory that will not be read.
+fn open_input(input: &Path, args: &InputArgs) -> anyhow::Result<Box<dyn Source>> {
+    let options = SourceOptions {
+        ignore_misnamed: args.ignore_misnamed,
+        ..SourceOptions::default()
+    };
+    let source = if input == Path::new("-") {
+        pumpwatch_replay::open_stdin(&options)
+    } else {
+        pumpwatch_replay::open_with(input, &options)?
+    };
+    for ignored in &source.info().ignored {
+        eprintln!(
+            "pumpwatch: ignoring {}: not a per-type event file",
+            ignored.display()
+        );
+    }
+    Ok(source)
+}
+
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// An event file (.ndjson/.jsonl/.json, optionally .gz/.zst; .csv; .parquet) or a directory
-    /// of per-type files (orders.ndjson, trades.parquet, ...).
+    /// An event file (.ndjson/.jsonl/.json, optionally .gz/.zst; .csv; .parquet), a directory
+    /// of per-type files (orders.ndjson, trades.parquet, ...), or - for NDJSON on standard
+    /// input.
     pub input: PathBuf,
+    #[command(flatten)]
+    pub open: InputArgs,
     /// Engine and rule configuration (TOML); without it the defaults of config/default.toml apply.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -40,6 +73,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let engine = Engine::new(config)?;
     drive(
         &args.input,
+        &args.open,
         &args.quarantine,
         args.no_progress,
         Some(engine),
@@ -50,6 +84,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
 pub struct CheckArgs {
     /// An event file or a directory of per-type files, as for `replay`.
     pub input: PathBuf,
+    #[command(flatten)]
+    pub open: InputArgs,
     /// Where invalid events are written with their reason (created only if needed).
     #[arg(long, default_value = "pumpwatch-quarantine.ndjson")]
     pub quarantine: PathBuf,
@@ -61,20 +97,24 @@ pub struct CheckArgs {
 /// Reads and validates an input without running the engine: the counts by type and by reason,
 /// and the parse-only rate that bounds a replay.
 pub fn check(args: CheckArgs) -> anyhow::Result<()> {
-    drive(&args.input, &args.quarantine, args.no_progress, None)
+    drive(
+        &args.input,
+        &args.open,
+        &args.quarantine,
+        args.no_progress,
+        None,
+    )
 }
 
 /// Pulls every record of `input`; valid events go through the engine when there is one.
 fn drive(
-    input: &std::path::Path,
-    quarantine_path: &std::path::Path,
+    input: &Path,
+    open: &InputArgs,
+    quarantine_path: &Path,
     no_progress: bool,
     mut engine: Option<Engine>,
 ) -> anyhow::Result<()> {
-    let mut source = pumpwatch_replay::open(input)?;
-    for ignored in &source.info().ignored {
-        tracing::info!(file = %ignored.display(), "ignoring a file that is not a per-type event file");
-    }
+    let mut source = open_input(input, open)?;
     let progress = progress_bar(source.as_ref(), no_progress);
     let stdout = std::io::stdout();
     let mut alerts_out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -112,7 +152,12 @@ fn drive(
                 }
             }
         }
-        emit(&mut outputs, &mut alerts_out, &mut quarantine, &mut counts)?;
+        if emit(&mut outputs, &mut alerts_out, &mut quarantine, &mut counts)? {
+            // Each alert reaches a pipe when it fires, not when the buffer fills.
+            alerts_out
+                .flush()
+                .context("cannot write alerts to standard output")?;
+        }
         if let Some(bar) = &progress {
             bar.set_position(source.progress().bytes_read);
         }
@@ -133,6 +178,11 @@ fn drive(
     counts.quarantined = quarantine.finish()?;
     if counts.quarantined > 0 {
         counts.quarantine_path = Some(quarantine_path.display().to_string());
+    } else {
+        remove_stale_quarantine(quarantine_path)?;
+    }
+    if counts.read_total() + counts.invalid_total() == 0 {
+        eprintln!("pumpwatch: warning: {} holds no events", input.display());
     }
     let stats = engine.as_ref().map(Engine::stats);
     eprint!(
@@ -169,18 +219,39 @@ fn take_record(
     Ok(())
 }
 
+/// A run that quarantined nothing leaves no quarantine file: one left by an earlier run at
+/// the same path would be read as this run's, so it is removed, and that is said.
+fn remove_stale_quarantine(path: &Path) -> anyhow::Result<()> {
+    if path.is_file() {
+        std::fs::remove_file(path).with_context(|| {
+            format!(
+                "{}: cannot remove an earlier run's quarantine file",
+                path.display()
+            )
+        })?;
+        eprintln!(
+            "pumpwatch: removed {}, an earlier run's quarantine file (this run quarantined nothing)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes alerts in the order they fired; late events go to the quarantine with their reason.
+/// Whether any alert was written.
 fn emit(
     outputs: &mut Vec<Output>,
     alerts: &mut impl Write,
     quarantine: &mut QuarantineWriter,
     counts: &mut RunCounts,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
+    let mut alerted = false;
     for output in outputs.drain(..) {
         match output {
             Output::Alert(alert) => {
                 writeln!(alerts, "{}", alert.to_json_line())
                     .context("cannot write alerts to standard output")?;
+                alerted = true;
             }
             Output::Late { event, reason } => {
                 *counts.invalid_by_label.entry(reason.label()).or_default() += 1;
@@ -188,7 +259,7 @@ fn emit(
             }
         }
     }
-    Ok(())
+    Ok(alerted)
 }
 
 fn progress_bar(source: &dyn Source, disabled: bool) -> Option<ProgressBar> {
@@ -215,6 +286,8 @@ pub enum ConvertFormat {
 pub struct ConvertArgs {
     /// An event file or a directory of per-type files, as for `replay`.
     pub input: PathBuf,
+    #[command(flatten)]
+    pub open: InputArgs,
     /// The directory to write per-type files to.
     #[arg(long)]
     pub out: PathBuf,
@@ -226,7 +299,7 @@ pub struct ConvertArgs {
 }
 
 pub fn convert(args: ConvertArgs) -> anyhow::Result<()> {
-    let mut source = pumpwatch_replay::open(&args.input)?;
+    let mut source = open_input(&args.input, &args.open)?;
     let format = match args.format {
         ConvertFormat::Ndjson => OutputFormat::Ndjson,
         ConvertFormat::Csv => OutputFormat::Csv,
@@ -241,9 +314,29 @@ pub fn convert(args: ConvertArgs) -> anyhow::Result<()> {
         Some(&mut quarantine),
     )?;
     let quarantined = quarantine.finish()?;
+    if quarantined == 0 {
+        remove_stale_quarantine(&args.quarantine)?;
+    }
+    let by_type: Vec<String> = EventType::ALL
+        .iter()
+        .filter(|t| summary.events_by_type[t.index()] > 0)
+        .map(|t| format!("{} {}", t.as_str(), summary.events_by_type[t.index()]))
+        .collect();
     eprintln!(
-        "converted in {:.2} s: {summary:?}; {quarantined} invalid records quarantined",
-        started.elapsed().as_secs_f64()
+        "converted {} events ({}) in {:.2} s into {}",
+        summary.events(),
+        by_type.join(", "),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
     );
+    for file in &summary.files {
+        eprintln!("  {}", file.display());
+    }
+    if quarantined > 0 {
+        eprintln!(
+            "  {quarantined} invalid records quarantined → {}",
+            args.quarantine.display()
+        );
+    }
     Ok(())
 }

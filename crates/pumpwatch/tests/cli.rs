@@ -258,3 +258,95 @@ fn simulate_replay_eval_reaches_the_quality_bar() {
     assert!(recall >= 0.9, "recall {recall}: {report:#}");
     assert!(precision >= 0.95, "precision {precision}: {report:#}");
 }
+
+/// `replay -` reads NDJSON from standard input and prints each alert when it fires: the
+/// alert reaches the pipe while the input is still open.
+#[test]
+fn replay_from_a_pipe_prints_each_alert_as_it_fires() {
+    use std::io::{BufRead, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = fixtures().join("scenarios/full_liquidation_thin_buy.ndjson");
+    let expected = std::fs::read_to_string(
+        fixtures().join("scenarios/full_liquidation_thin_buy.expected.ndjson"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pumpwatch"))
+        .args(["replay", "-"])
+        .current_dir(tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&std::fs::read(&scenario).unwrap()).unwrap();
+    // An event far later moves event time past the trigger, so the alert is due; stdin
+    // stays open.
+    stdin
+        .write_all(
+            br#"{"type":"trade","ts":"2025-03-17T15:29:00+09:00","symbol":"7992","qty":100,"price":120}"#,
+        )
+        .unwrap();
+    stdin.write_all(b"\n").unwrap();
+    stdin.flush().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines
+        .next()
+        .expect("an alert before the input ends")
+        .unwrap();
+    assert_eq!(first, expected.lines().next().unwrap());
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// A directory holding a file named like a type without being one is refused with its
+/// name (its orders would otherwise be lost); with --ignore-misnamed it is left out and
+/// named on stderr.
+#[test]
+fn a_misnamed_per_type_file_is_refused_or_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("day");
+    std::fs::create_dir(&dir).unwrap();
+    split_per_type(
+        &fixtures().join("scenarios/full_liquidation_thin_buy.ndjson"),
+        &dir,
+    );
+    std::fs::rename(
+        dir.join("orders.ndjson"),
+        dir.join("orders_20250317.ndjson"),
+    )
+    .unwrap();
+    let refused = pumpwatch(&["replay", dir.to_str().unwrap()], tmp.path());
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("orders_20250317.ndjson"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let left_out = pumpwatch(
+        &["replay", dir.to_str().unwrap(), "--ignore-misnamed"],
+        tmp.path(),
+    );
+    assert!(stdout(&left_out).is_empty(), "no orders, no alert");
+    let stderr = String::from_utf8_lossy(&left_out.stderr);
+    assert!(
+        stderr.contains("ignoring") && stderr.contains("orders_20250317.ndjson"),
+        "{stderr}"
+    );
+}
+
+/// An empty input is read (exit 0) and said to hold nothing; an earlier run's quarantine
+/// file at the same path is removed, and that is said too.
+#[test]
+fn an_empty_input_is_said_and_a_stale_quarantine_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.ndjson");
+    std::fs::write(&empty, "").unwrap();
+    let stale = tmp.path().join("pumpwatch-quarantine.ndjson");
+    std::fs::write(&stale, "{\"reason\":\"from another run\"}\n").unwrap();
+    let output = pumpwatch(&["replay", empty.to_str().unwrap()], tmp.path());
+    assert!(stdout(&output).is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no events"), "{stderr}");
+    assert!(stderr.contains("earlier run's quarantine file"), "{stderr}");
+    assert!(!stale.exists());
+}
