@@ -46,7 +46,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use pumpwatch_model::{Event, EventType, Print, Timestamp};
 
 /// The place of a type's events within one instant (see the module doc).
-pub fn rank(event_type: EventType) -> u8 {
+pub const fn rank(event_type: EventType) -> u8 {
     match event_type {
         EventType::Instrument | EventType::Position | EventType::Cash => 0,
         EventType::Auth => 1,
@@ -66,7 +66,7 @@ fn ordered_by_content(event_type: EventType) -> bool {
 }
 
 /// The rank of a print: a trade's.
-const TRADE_RANK: u8 = 4;
+const TRADE_RANK: u8 = rank(EventType::Trade);
 
 /// How far an event may arrive behind the newest it follows, by type.
 #[derive(Clone, Copy, Debug)]
