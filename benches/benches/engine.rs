@@ -1,17 +1,11 @@
 //! The hot path, measured: decoding a JSON line, and one engine step per event, over the same
-//! simulated day. The ratio says how close a replay runs to the parse-only ceiling.
+//! simulated day (the ratio says how close a replay runs to the parse-only ceiling); and the
+//! engine's state after that day written as a snapshot and restored.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pumpwatch_benches::{day_lines, decode_all};
-use pumpwatch_core::{Engine, EngineConfig, Input};
-use pumpwatch_model::{decode_json_line, Event, EventBody, Print, PrintExtras, TapeSymbols};
-
-/// One input as a Parquet replay feeds the engine: an event, or a print of the tape.
-#[derive(Clone)]
-enum Fed {
-    Event(Event),
-    Print(Print, PrintExtras),
-}
+use pumpwatch_core::{Engine, EngineConfig, Input, Partition};
+use pumpwatch_model::decode_json_line;
 
 const LINES: usize = 300_000;
 
@@ -50,39 +44,32 @@ fn benches(c: &mut Criterion) {
         )
     });
 
-    // The same day with its tape as prints, as a Parquet replay feeds it.
-    let mut symbols = TapeSymbols::default();
-    let fed: Vec<Fed> = events
-        .iter()
-        .map(|event| match &event.body {
-            EventBody::Trade(t) => {
-                let (print, extras) = Print::from_trade(event.ts, t, &mut symbols);
-                Fed::Print(print, extras)
-            }
-            _ => Fed::Event(event.clone()),
+    // The engine's state after the day, written as a snapshot and restored.
+    let mut engine = Engine::new(EngineConfig::default()).expect("default config");
+    let mut out = Vec::new();
+    for event in events.iter().cloned() {
+        engine.step(Input::Event(event), &mut out);
+        out.clear();
+    }
+    let bytes = engine.snapshot();
+    eprintln!(
+        "snapshot of {} accounts and {} symbols after {} events: {} bytes",
+        engine.stats().accounts_tracked,
+        engine.stats().symbols_tracked,
+        events.len(),
+        bytes.len()
+    );
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("snapshot_write", |b| b.iter(|| engine.snapshot().len()));
+    group.bench_function("snapshot_restore", |b| {
+        b.iter(|| {
+            Engine::restore(EngineConfig::default(), Partition::WHOLE, &bytes)
+                .expect("restores")
+                .stats()
+                .accounts_tracked
         })
-        .collect();
-    group.bench_function("engine_step_tape_as_prints", |b| {
-        b.iter_batched(
-            || fed.clone(),
-            |fed| {
-                let mut engine = Engine::new(EngineConfig::default()).expect("default config");
-                let mut out = Vec::new();
-                for item in fed {
-                    match item {
-                        Fed::Event(event) => engine.step(Input::Event(event), &mut out),
-                        Fed::Print(print, extras) => {
-                            engine.step_print(&print, symbols.as_slice(), &extras, &mut out)
-                        }
-                    }
-                    out.clear();
-                }
-                engine.step(Input::Flush, &mut out);
-                engine.stats().processed_total()
-            },
-            BatchSize::PerIteration,
-        )
     });
+    group.throughput(Throughput::Elements(lines.len() as u64));
 
     group.bench_function("decode_and_step", |b| {
         b.iter(|| {

@@ -7,10 +7,12 @@ use pumpwatch_model::{
     Auth, AuthAction, Decimal, Id, Order, OrderAction, OrderType, Side, Timestamp,
 };
 use rustc_hash::FxHasher;
+use serde::{Deserialize, Serialize};
 
 use crate::chunked::ChunkedVec;
 use crate::intern::IdMap;
 use crate::market::local_day;
+use crate::snapshot::codec;
 use crate::window::TimeWindow;
 
 /// Devices, IPs and sessions remembered per account (a limit on state).
@@ -21,7 +23,7 @@ const AUTH_NOTES_MAX: usize = 8;
 const FILLS_MAX: usize = 64;
 
 /// One holding: what was held at the start of the day and what is held now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holding {
     pub symbol: u32,
     pub sod_qty: i64,
@@ -29,8 +31,9 @@ pub struct Holding {
 }
 
 /// An order as the account's window sees it, after any replace or cancel.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrderLeg {
+    #[serde(with = "codec::ts")]
     pub ts: Timestamp,
     pub order_id: Id,
     pub symbol: u32,
@@ -38,6 +41,7 @@ pub struct OrderLeg {
     /// Quantity ordered (after replaces); for a cancelled order, what had filled.
     pub qty: u64,
     pub filled: u64,
+    #[serde(with = "codec::opt_decimal")]
     pub price: Option<Decimal>,
     pub market_order: bool,
     pub margin: bool,
@@ -58,20 +62,23 @@ impl OrderLeg {
 }
 
 /// A fill, kept for evidence.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FillNote {
+    #[serde(with = "codec::ts")]
     pub ts: Timestamp,
     pub exec_id: Id,
     pub order_id: Id,
     pub symbol: u32,
     pub side: Side,
     pub qty: u64,
+    #[serde(with = "codec::decimal")]
     pub price: Decimal,
 }
 
 /// An auth event, kept for evidence and scoring.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuthNote {
+    #[serde(with = "codec::ts")]
     pub ts: Timestamp,
     pub action: AuthAction,
     pub id: Id,
@@ -86,15 +93,15 @@ pub struct AuthNote {
 /// Most accounts of a day only hold a portfolio; what an active account adds (its order, fill
 /// and login windows and the identities it showed) lives in a box made on its first order,
 /// fill or login, so memory grows with the active accounts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccountState {
     pub id: Id,
     /// Local day of the start-of-day snapshot the holdings come from.
     sod_day: i64,
     pub holdings: Vec<Holding>,
+    #[serde(with = "codec::decimal")]
     pub sod_cash: Decimal,
     activity: Option<Box<Activity>>,
-    pub last_alert_nanos: Option<i64>,
     pub last_active_nanos: i64,
     pub holdings_dropped: u64,
     /// A number for per-symbol distinct-buyer sets, unique among the accounts seen.
@@ -104,7 +111,7 @@ pub struct AccountState {
 }
 
 /// What an account that trades or logs in adds to its state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Activity {
     pub orders: TimeWindow<OrderLeg>,
     pub fills: TimeWindow<FillNote>,
@@ -150,7 +157,8 @@ impl Activity {
     }
 }
 
-fn fingerprint(text: &str) -> u64 {
+/// A 64-bit hash of an id, for sets of ids kept small (devices, sessions, a symbol's buyers).
+pub fn fingerprint(text: &str) -> u64 {
     let mut h = FxHasher::default();
     text.hash(&mut h);
     h.finish()
@@ -176,7 +184,6 @@ impl AccountState {
             holdings: Vec::new(),
             sod_cash: Decimal::ZERO,
             activity: None,
-            last_alert_nanos: None,
             last_active_nanos: i64::MIN,
             holdings_dropped: 0,
             number: 0,
@@ -415,7 +422,7 @@ pub struct Accounts {
 }
 
 /// Items accounts dropped because a limit on their state was reached.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dropped {
     /// Holdings past `holdings_per_account_max`.
     pub holdings: u64,
@@ -548,6 +555,61 @@ impl Accounts {
                 self.evicted += 1;
             }
         }
+    }
+}
+
+/// The accounts as a snapshot holds them: every slot in order, the free list and counters.
+/// The id index and the last-touched slot are rebuilt (a cache, not state).
+#[derive(Deserialize)]
+pub struct AccountsImage {
+    slots: Vec<Option<AccountState>>,
+    free: Vec<u32>,
+    next_number: u32,
+    evicted: u64,
+    evicted_dropped: Dropped,
+}
+
+/// Writes [`AccountsImage`]'s fields from the live accounts without copying them.
+impl Serialize for Accounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+
+        struct Slots<'a>(&'a ChunkedVec<Option<AccountState>>);
+        impl Serialize for Slots<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for slot in self.0.iter() {
+                    seq.serialize_element(slot)?;
+                }
+                seq.end()
+            }
+        }
+
+        let mut image = s.serialize_struct("AccountsImage", 5)?;
+        image.serialize_field("slots", &Slots(&self.slots))?;
+        image.serialize_field("free", &self.free)?;
+        image.serialize_field("next_number", &self.next_number)?;
+        image.serialize_field("evicted", &self.evicted)?;
+        image.serialize_field("evicted_dropped", &self.evicted_dropped)?;
+        image.end()
+    }
+}
+
+impl Accounts {
+    /// The accounts of a snapshot, under the limits of the current config.
+    pub fn from_image(image: AccountsImage, limit: usize, orders_max: usize) -> Self {
+        let mut accounts = Accounts::new(limit, orders_max);
+        for (slot, state) in image.slots.into_iter().enumerate() {
+            if let Some(state) = &state {
+                accounts.index.insert(&state.id, slot as u32);
+            }
+            accounts.slots.push(state);
+        }
+        accounts.free = image.free;
+        accounts.next_number = image.next_number;
+        accounts.evicted = image.evicted;
+        accounts.evicted_dropped = image.evicted_dropped;
+        accounts
     }
 }
 

@@ -1,15 +1,22 @@
 //! The engine: one `step` per input, alerts pushed into a buffer the caller owns.
+//!
+//! An engine owns every account, or one [`Partition`] of them (see [`crate::partition`]);
+//! each alert carries its [`FiringKey`], the place in the processing order of what fired it,
+//! so the alerts of partitioned engines merge into exactly one engine's sequence.
 
-use pumpwatch_model::{
-    Alert, Event, EventBody, EventType, Id, InvalidReason, Print, PrintExtras, Side, Timestamp,
-};
+use pumpwatch_model::{Alert, Event, EventBody, EventType, InvalidReason, OrderAction, Side, Timestamp};
+use serde::{Deserialize, Serialize};
 
-use crate::account::Accounts;
-use crate::config::{ConfigError, EngineConfig};
-use crate::detect::ato_liquidation_thin_buy::{self, Context};
+use crate::account::{fingerprint, Accounts, AccountsImage};
+use crate::config::{ConfigError, EngineConfig, EngineSettings};
+use crate::detect::{RuleSet, Shared};
 use crate::market::Market;
-use crate::reorder::{Admission, Lateness, Released, ReorderBuffer};
+use crate::partition::Partition;
+use crate::reorder::{self, Admission, Lateness, Released, ReorderBuffer, ReorderImage};
+use crate::snapshot::{self, SnapshotError};
 use crate::stats::EngineStats;
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
 
 /// One input to the engine.
 #[derive(Debug)]
@@ -24,7 +31,7 @@ pub enum Input {
 /// One output of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Alert(Alert),
+    Alert { alert: Alert, key: FiringKey },
     /// A valid event that arrived too late to be processed in order; the caller quarantines it.
     Late {
         event: Event,
@@ -32,33 +39,54 @@ pub enum Output {
     },
 }
 
-/// The surveillance engine. A pure function of its config and the sequence of inputs.
+/// Where an alert falls in the processing order: the order key `(ts, rank, tie, arrival)` of
+/// the event that fired it and its place among that event's alerts, or, for an alert of a
+/// watermark tick, the tick's second (ticks come before the events of their instant).
+///
+/// One engine's alerts come out in key order; the alerts of the engines of a split, merged
+/// by `(key, alert_id)`, come out in the order one engine gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FiringKey {
+    pub ts_nanos: i64,
+    /// 0 for a tick, 1 for an event.
+    pub phase: u8,
+    pub rank: u8,
+    pub tie: u64,
+    pub arrival: u64,
+    /// The alert's place among the alerts of its event; for a tick, its rule's place.
+    pub seq: u32,
+}
+
+/// The surveillance engine. A pure function of its config, its partition and the sequence of
+/// inputs.
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
     version: String,
+    partition: Partition,
     reorder: ReorderBuffer,
     market: Market,
     accounts: Accounts,
     stats: EngineStats,
-    /// The symbols of the prints' codes, and their market handle once one was given.
-    tape_symbols: Vec<TapeSymbol>,
-}
-
-/// A symbol of the tape's symbol table, and its market handle once it has one.
-#[derive(Debug)]
-struct TapeSymbol {
-    symbol: Id,
-    handle: Option<u32>,
+    rules: RuleSet,
+    /// The second (UTC nanos) of the next watermark tick, `i64::MIN` before the first
+    /// event; used only when a rule has an `on_watermark` hook.
+    next_tick_nanos: i64,
 }
 
 impl Engine {
-    /// Validates the config and builds an empty engine.
+    /// Validates the config and builds an empty engine that owns every account.
     pub fn new(config: EngineConfig) -> Result<Self, ConfigError> {
+        Engine::for_partition(config, Partition::WHOLE)
+    }
+
+    /// Validates the config and builds an empty engine that owns the accounts of `partition`.
+    pub fn for_partition(config: EngineConfig, partition: Partition) -> Result<Self, ConfigError> {
         config.validate()?;
         let e = &config.engine;
         Ok(Engine {
             version: config.version(),
+            partition,
             reorder: ReorderBuffer::new(
                 Lateness {
                     events_ms: e.lateness_ms,
@@ -69,7 +97,8 @@ impl Engine {
             market: Market::new(e.symbols_max),
             accounts: Accounts::new(e.accounts_max, e.orders_per_account_max),
             stats: EngineStats::default(),
-            tape_symbols: Vec::new(),
+            rules: RuleSet::new(&config.rules),
+            next_tick_nanos: i64::MIN,
             config,
         })
     }
@@ -83,7 +112,13 @@ impl Engine {
         &self.version
     }
 
-    /// The current counters.
+    pub fn partition(&self) -> Partition {
+        self.partition
+    }
+
+    /// The current counters. Of a split, each engine counts its own accounts' events and the
+    /// first also the market's, so the engines' counters add up to one engine's (but the
+    /// reorder depth and the tracked symbols, which each has).
     pub fn stats(&self) -> EngineStats {
         let mut stats = self.stats.clone();
         stats.reorder_forced = self.reorder.forced_releases;
@@ -91,8 +126,10 @@ impl Engine {
         stats.accounts_tracked = self.accounts.len();
         stats.accounts_evicted = self.accounts.evicted;
         stats.symbols_tracked = self.market.len();
-        stats.symbols_over_limit = self.market.over_limit;
-        stats.buyers_dropped = self.market.buyers_dropped;
+        if self.partition.reports_market() {
+            stats.symbols_over_limit = self.market.over_limit;
+            stats.buyers_dropped = self.market.buyers_dropped;
+        }
         let dropped = self.accounts.dropped();
         stats.holdings_dropped = dropped.holdings;
         stats.window_items_dropped = dropped.window_items;
@@ -102,10 +139,7 @@ impl Engine {
     /// Feeds one input; whatever it makes ready is processed and its outputs appended to `out`.
     pub fn step(&mut self, input: Input, out: &mut Vec<Output>) {
         match input {
-            Input::Event(event) => {
-                let admission = self.reorder.push(event);
-                self.admitted(admission, out);
-            }
+            Input::Event(event) => self.offer(event, out),
             Input::Watermark(ts) => self.reorder.advance_to(ts.utc_nanos),
             // End of input: the watermark jumps past every buffered event.
             Input::Flush => self.reorder.advance_to(i64::MAX),
@@ -113,41 +147,41 @@ impl Engine {
         self.release(out);
     }
 
-    /// Feeds one print of the tape: the same as feeding its trade event, without building it.
-    /// `symbols` is the symbol table of the source that read the print (it must hold the
-    /// print's code; codes never change meaning); `extras` the print's other fields, used
-    /// only if the print is late or out of order. All prints fed to one engine come from one
-    /// symbol table.
-    ///
-    /// # Panics
-    ///
-    /// If `symbols` does not hold the print's code: a caller's error, never an input's (a
-    /// source gives a symbol its code before it hands out a print of it).
-    pub fn step_print(
-        &mut self,
-        print: &Print,
-        symbols: &[Id],
-        extras: &PrintExtras,
-        out: &mut Vec<Output>,
-    ) {
-        let code = print.symbol as usize;
-        assert!(
-            code < symbols.len(),
-            "print symbol code {code} is not in its source's table"
-        );
-        if code >= self.tape_symbols.len() {
-            let known = self.tape_symbols.len();
-            self.tape_symbols
-                .extend(symbols[known..].iter().map(|symbol| TapeSymbol {
-                    symbol: symbol.clone(),
-                    handle: None,
-                }));
+    /// As `step(Input::Event(event.clone()))`, for an event every engine of a split is fed:
+    /// it is cloned only when this engine keeps it.
+    pub fn step_shared(&mut self, event: &Event, out: &mut Vec<Output>) {
+        if self.only_observes(event) {
+            self.reorder.observe(event.ts, event.event_type());
+        } else {
+            self.offer(event.clone(), out);
         }
-        let admission = self
-            .reorder
-            .push_print(print, || print.to_event(&symbols[code], extras));
-        self.admitted(admission, out);
         self.release(out);
+    }
+
+    /// Whether this engine only counts the event's time: it belongs to another engine's
+    /// account and changes no shared state (a snapshot row or a login).
+    fn only_observes(&self, event: &Event) -> bool {
+        !matters_to_others(event.event_type())
+            && event
+                .account_id()
+                .is_some_and(|account| !self.partition.owns(account))
+    }
+
+    /// Buffers an event, or only observes it (see [`Engine::only_observes`]); a late one is
+    /// reported by the engine that owns it, or by the first for market events.
+    fn offer(&mut self, event: Event, out: &mut Vec<Output>) {
+        if self.only_observes(&event) {
+            self.reorder.observe(event.ts, event.event_type());
+            return;
+        }
+        let reports = match event.account_id() {
+            Some(account) => self.partition.owns(account),
+            None => self.partition.reports_market(),
+        };
+        let admission = self.reorder.push(event);
+        if reports {
+            self.admitted(admission, out);
+        }
     }
 
     /// Reports an event the reorder buffer found too late.
@@ -167,13 +201,35 @@ impl Engine {
         }
     }
 
-    /// Processes everything the reorder buffer releases.
+    /// Processes everything the reorder buffer releases, with the rules' watermark ticks
+    /// between the seconds when a rule has that hook: from the second after the first event's,
+    /// tick `T` comes after every event before `T` and before any at or after it, once the
+    /// watermark has reached `T` and some event at or after `T` has been seen (the end of
+    /// input is not time passing).
     fn release(&mut self, out: &mut Vec<Output>) {
         let (reorder, mut state) = self.split();
-        reorder.release_ready(|released| match released {
-            Released::Event(event) => state.process(event, out),
-            Released::Print(print) => state.process_print(print),
-        });
+        if state.rules.has_watermark_hooks() {
+            loop {
+                let watermark = reorder.watermark_nanos();
+                if *state.next_tick_nanos == i64::MIN {
+                    // The first tick is the second after the first event's: a function of the
+                    // input, not of when a driver sends watermarks.
+                    let first = reorder.max_ts_nanos();
+                    if first == i64::MIN {
+                        break;
+                    }
+                    *state.next_tick_nanos = floor_second(first).saturating_add(NANOS_PER_SEC);
+                }
+                let tick = *state.next_tick_nanos;
+                if watermark < tick || reorder.max_ts_nanos() < tick {
+                    break;
+                }
+                reorder.release_ready_before(tick, |released| state.apply(released, out));
+                state.tick(tick, reorder.last_offset_secs(), out);
+                *state.next_tick_nanos = tick.saturating_add(NANOS_PER_SEC);
+            }
+        }
+        reorder.release_ready(|released| state.apply(released, out));
     }
 
     /// The reorder buffer apart from the state its events are applied to.
@@ -181,23 +237,113 @@ impl Engine {
         let Engine {
             config,
             version,
+            partition,
             reorder,
             market,
             accounts,
             stats,
-            tape_symbols,
+            rules,
+            next_tick_nanos,
         } = self;
         (
             reorder,
             State {
                 config,
                 version,
+                partition: *partition,
                 market,
                 accounts,
                 stats,
-                tape_symbols,
+                rules,
+                next_tick_nanos,
             },
         )
+    }
+}
+
+/// Whether another engine's account's event of this type changes shared symbol state (a buy
+/// order's distinct buyer, a fill's price), so every engine of a split must apply it.
+fn matters_to_others(event_type: EventType) -> bool {
+    matches!(event_type, EventType::Order | EventType::Execution)
+}
+
+fn floor_second(nanos: i64) -> i64 {
+    nanos - nanos.rem_euclid(NANOS_PER_SEC)
+}
+
+/// Snapshots: the engine's whole state as bytes (see [`crate::snapshot`]).
+impl Engine {
+    /// Writes the engine's state. Equal states give equal bytes.
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        let reorder = self.reorder.image();
+        let rules = self.rules.save_states();
+        let parts: [&dyn erased::Part; 6] = [
+            &reorder,
+            &self.market,
+            &self.accounts,
+            &rules,
+            &self.stats,
+            &self.next_tick_nanos,
+        ];
+        for part in parts {
+            part.append_to(&mut body);
+        }
+        snapshot::frame(&self.version, &self.partition.to_string(), &body)
+    }
+
+    /// An engine holding the state of `bytes`, a snapshot written by an engine of the same
+    /// config and partition.
+    pub fn restore(
+        config: EngineConfig,
+        partition: Partition,
+        bytes: &[u8],
+    ) -> Result<Self, RestoreError> {
+        let mut engine = Engine::for_partition(config, partition)?;
+        let body = snapshot::unframe(bytes, &engine.version, &partition.to_string())?;
+        let e = &engine.config.engine;
+        let mut de = postcard::Deserializer::from_bytes(body);
+        let reorder = ReorderImage::deserialize(&mut de).map_err(SnapshotError::from)?;
+        engine.reorder = ReorderBuffer::from_image(reorder, engine.reorder.lateness(), e.reorder_events_max)
+            .map_err(|bad| SnapshotError::Corrupt(bad.to_string()))?;
+        engine.market =
+            Market::deserialize_with_limit(&mut de, e.symbols_max).map_err(SnapshotError::from)?;
+        let accounts = AccountsImage::deserialize(&mut de).map_err(SnapshotError::from)?;
+        engine.accounts = Accounts::from_image(accounts, e.accounts_max, e.orders_per_account_max);
+        let rules = Vec::<(String, Vec<u8>)>::deserialize(&mut de).map_err(SnapshotError::from)?;
+        engine.rules.restore_states(&rules)?;
+        engine.stats = EngineStats::deserialize(&mut de).map_err(SnapshotError::from)?;
+        engine.next_tick_nanos = i64::deserialize(&mut de).map_err(SnapshotError::from)?;
+        let rest = de.finalize().map_err(SnapshotError::from)?;
+        if !rest.is_empty() {
+            return Err(SnapshotError::Corrupt(format!("{} bytes after the state", rest.len())).into());
+        }
+        Ok(engine)
+    }
+}
+
+/// Why [`Engine::restore`] failed: the config, or the snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+}
+
+/// Appending one serializable part of a snapshot's body, whatever its type.
+mod erased {
+    pub trait Part {
+        fn append_to(&self, out: &mut Vec<u8>);
+    }
+
+    impl<T: serde::Serialize + ?Sized> Part for T {
+        fn append_to(&self, out: &mut Vec<u8>) {
+            let taken = std::mem::take(out);
+            // Plain data into a vector: postcard fails only on a sequence of unknown length,
+            // which no part has, so a failure is a bug here, never an input's fault.
+            *out = postcard::to_extend(self, taken).expect("engine state serializes");
+        }
     }
 }
 
@@ -205,34 +351,111 @@ impl Engine {
 struct State<'e> {
     config: &'e EngineConfig,
     version: &'e str,
+    partition: Partition,
     market: &'e mut Market,
     accounts: &'e mut Accounts,
     stats: &'e mut EngineStats,
-    tape_symbols: &'e mut [TapeSymbol],
+    rules: &'e mut RuleSet,
+    next_tick_nanos: &'e mut i64,
+}
+
+/// Where the alerts of one event or tick go: counted, keyed in firing order, handed out.
+struct Firing<'a> {
+    stats: &'a mut EngineStats,
+    out: &'a mut Vec<Output>,
+    key: FiringKey,
+}
+
+impl Firing<'_> {
+    fn fire(&mut self, rule: &'static str, alert: Alert) {
+        *self.stats.alerts_by_rule.entry(rule.to_string()).or_default() += 1;
+        self.out.push(Output::Alert {
+            alert,
+            key: self.key,
+        });
+        self.key.seq += 1;
+    }
 }
 
 impl State<'_> {
-    /// Applies one print: what [`State::process`] does with its trade event.
-    fn process_print(&mut self, print: &Print) {
-        self.stats.processed_by_type[EventType::Trade.index()] += 1;
-        let tape_symbol = &mut self.tape_symbols[print.symbol as usize];
-        let handle = match tape_symbol.handle {
-            Some(handle) => Some(handle),
-            // Symbols are never evicted, so a handle once given stays the symbol's.
-            None => {
-                tape_symbol.handle = self.market.handle(&tape_symbol.symbol);
-                tape_symbol.handle
-            }
+    fn apply(&mut self, released: Released<'_>, out: &mut Vec<Output>) {
+        self.process(released.event, released.arrival, out);
+    }
+
+    /// Runs the rules' `on_watermark` hooks for the second `tick`. Their alerts come in rule
+    /// order, each rule's by alert id, so a split gives them in the same order.
+    fn tick(&mut self, tick: i64, offset_secs: i32, out: &mut Vec<Output>) {
+        let now = Timestamp {
+            utc_nanos: tick,
+            offset_secs,
         };
-        if let Some(h) = handle {
-            self.market.apply_trade(h, print.ts, print.qty, print.price);
+        let shared = shared(self.market, &self.config.engine, self.version);
+        let mut fired: Vec<(u32, &'static str, Alert)> = Vec::new();
+        let mut names: Vec<&'static str> = Vec::new();
+        self.rules.on_watermark(&shared, now, &mut |rule, alert| {
+            let place = match names.iter().position(|n| *n == rule) {
+                Some(place) => place,
+                None => {
+                    names.push(rule);
+                    names.len() - 1
+                }
+            };
+            fired.push((place as u32, rule, alert));
+        });
+        fired.sort_by(|a, b| (a.0, &a.2.alert_id).cmp(&(b.0, &b.2.alert_id)));
+        for (place, rule, alert) in fired {
+            let mut firing = Firing {
+                stats: self.stats,
+                out,
+                key: FiringKey {
+                    ts_nanos: tick,
+                    phase: 0,
+                    rank: 0,
+                    tie: 0,
+                    arrival: 0,
+                    seq: place,
+                },
+            };
+            firing.fire(rule, alert);
         }
     }
 
-    /// Applies one event, in event-time order, to the state, then runs the rules it can trigger.
-    fn process(&mut self, event: &Event, out: &mut Vec<Output>) {
-        self.stats.processed_by_type[event.event_type().index()] += 1;
+    /// The firing of the event with this order key.
+    fn firing<'a>(
+        stats: &'a mut EngineStats,
+        out: &'a mut Vec<Output>,
+        event: &Event,
+        arrival: u64,
+    ) -> Firing<'a> {
+        let (ts_nanos, rank, tie) = reorder::order_key(event);
+        Firing {
+            stats,
+            out,
+            key: FiringKey {
+                ts_nanos,
+                phase: 1,
+                rank,
+                tie,
+                arrival,
+                seq: 0,
+            },
+        }
+    }
+
+    /// Applies one event, in event-time order, to the state, then runs the rules' hooks. Of
+    /// another engine's account, only an order's or a fill's effect on its symbol is applied.
+    fn process(&mut self, event: &Event, arrival: u64, out: &mut Vec<Output>) {
         let ts = event.ts;
+        let owned = event
+            .account_id()
+            .is_none_or(|account| self.partition.owns(account));
+        let counted = match event.account_id() {
+            Some(_) => owned,
+            None => self.partition.reports_market(),
+        };
+        if counted {
+            self.stats.processed_by_type[event.event_type().index()] += 1;
+        }
         let settings = &self.config.engine;
         match &event.body {
             EventBody::Instrument(i) => {
@@ -251,70 +474,86 @@ impl State<'_> {
                 .accounts
                 .touch(&c.account_id, ts.utc_nanos)
                 .apply_cash(ts, c.amount),
-            EventBody::Auth(a) => self.accounts.touch(&a.account_id, ts.utc_nanos).apply_auth(
-                ts,
-                a,
-                &settings.home_countries,
-            ),
+            EventBody::Auth(a) => {
+                let account = self.accounts.touch(&a.account_id, ts.utc_nanos);
+                account.apply_auth(ts, a, &settings.home_countries);
+                let shared = shared(self.market, settings, self.version);
+                let mut firing = Self::firing(self.stats, out, event, arrival);
+                self.rules.on_auth(&shared, account, a, ts, &mut |rule, alert| {
+                    firing.fire(rule, alert)
+                });
+            }
             EventBody::Trade(t) => {
                 if let Some(h) = self.market.handle(&t.symbol) {
                     self.market.apply_trade(h, ts, t.qty, t.price);
+                    if self.rules.has_trade_hooks() {
+                        let shared = shared(self.market, settings, self.version);
+                        let mut firing = Self::firing(self.stats, out, event, arrival);
+                        self.rules.on_trade(&shared, t, h, ts, &mut |rule, alert| {
+                            firing.fire(rule, alert)
+                        });
+                    }
                 }
             }
             EventBody::Execution(e) => {
-                if let Some(h) = self.market.handle(&e.symbol) {
-                    self.market.apply_fill(h, ts, e.qty, e.price);
-                    let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
-                    account.apply_fill(
-                        ts,
-                        &e.exec_id,
-                        &e.order_id,
-                        h,
-                        e.side,
-                        e.qty,
-                        e.price,
-                        settings.holdings_per_account_max,
-                    );
+                let Some(h) = self.market.handle(&e.symbol) else {
+                    return;
+                };
+                self.market.apply_fill(h, ts, e.qty, e.price);
+                if !owned {
+                    return;
                 }
+                let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
+                account.apply_fill(
+                    ts,
+                    &e.exec_id,
+                    &e.order_id,
+                    h,
+                    e.side,
+                    e.qty,
+                    e.price,
+                    settings.holdings_per_account_max,
+                );
+                let shared = shared(self.market, settings, self.version);
+                let mut firing = Self::firing(self.stats, out, event, arrival);
+                self.rules
+                    .on_execution(&shared, account, e, h, ts, &mut |rule, alert| {
+                        firing.fire(rule, alert)
+                    });
             }
             EventBody::Order(o) => {
                 let Some(h) = self.market.handle(&o.symbol) else {
                     return;
                 };
-                let rule = &self.config.rules.ato_liquidation_thin_buy;
+                // A buy order entered or replaced adds a distinct buyer, whoever owns it.
+                if o.side == Side::Buy && o.action != OrderAction::Cancel {
+                    self.market.note_buyer(h, ts, fingerprint(&o.account_id));
+                }
+                if !owned {
+                    return;
+                }
                 let account = self.accounts.touch(&o.account_id, ts.utc_nanos);
-                let buyer = (o.side == Side::Buy).then_some(account.number);
-                account.evict_before(ts.utc_nanos - rule.window_secs as i64 * 1_000_000_000);
+                account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
                 let Some(index) = account.apply_order(ts, o, h) else {
                     return;
                 };
-                if let Some(number) = buyer {
-                    self.market.note_buyer(h, ts, number);
-                    if rule.enabled {
-                        let ctx = Context {
-                            config: rule,
-                            session_secs: settings.session_secs,
-                            config_version: self.version,
-                        };
-                        if let Some(alert) = ato_liquidation_thin_buy::evaluate(
-                            &ctx,
-                            account,
-                            self.market,
-                            index,
-                            ts,
-                        ) {
-                            account.last_alert_nanos = Some(ts.utc_nanos);
-                            *self
-                                .stats
-                                .alerts_by_rule
-                                .entry(ato_liquidation_thin_buy::RULE)
-                                .or_default() += 1;
-                            out.push(Output::Alert(alert));
-                        }
-                    }
-                }
+                let shared = shared(self.market, settings, self.version);
+                let mut firing = Self::firing(self.stats, out, event, arrival);
+                self.rules
+                    .on_order(&shared, account, index, ts, &mut |rule, alert| {
+                        firing.fire(rule, alert)
+                    });
             }
         }
+    }
+}
+
+/// The shared state the rules' hooks read.
+fn shared<'a>(market: &'a Market, settings: &'a EngineSettings, version: &'a str) -> Shared<'a> {
+    Shared {
+        market,
+        settings,
+        config_version: version,
     }
 }
 
@@ -323,47 +562,132 @@ mod tests {
     use super::*;
     use pumpwatch_model::{Decimal, Trade};
 
-    /// A print behind the watermark comes back as its full trade event, to be quarantined.
-    #[test]
-    fn a_late_print_is_reported_as_its_whole_event() {
-        let mut engine = Engine::new(EngineConfig::default()).unwrap();
-        let mut out = Vec::new();
-        let symbols: Vec<Id> = vec!["7992".into()];
-        let at =
-            |secs: i64| Timestamp::from_utc_nanos(1_742_184_000_000_000_000 + secs * 1_000_000_000);
-        let print = |secs: i64| Print {
-            ts: at(secs),
-            symbol: 0,
-            qty: 300,
-            price: Decimal::new(1125, 1),
-        };
-        let extras = PrintExtras {
-            trade_id: Some("T1".into()),
-            aggressor: Some(Side::Sell),
-        };
-        engine.step_print(&print(100), &symbols, &extras, &mut out);
-        assert!(out.is_empty());
-        engine.step_print(&print(1), &symbols, &extras, &mut out);
-        let expected = Event {
-            ts: at(1),
+    fn trade(secs: i64, trade_id: &str) -> Event {
+        Event {
+            ts: Timestamp::from_utc_nanos(1_742_184_000_000_000_000 + secs * 1_000_000_000),
             body: EventBody::Trade(Trade {
                 symbol: "7992".into(),
                 qty: 300,
                 price: Decimal::new(1125, 1),
-                trade_id: Some("T1".into()),
+                trade_id: Some(trade_id.into()),
                 aggressor: Some(Side::Sell),
             }),
-        };
-        match out.as_slice() {
-            [Output::Late { event, .. }] => assert_eq!(*event, expected),
-            other => panic!("expected one late event, got {other:?}"),
         }
-        engine.step(Input::Flush, &mut out);
-        assert_eq!(engine.stats().late, 1);
-        assert_eq!(
-            engine.stats().processed_by_type[EventType::Trade.index()],
-            1
-        );
+    }
+
+    /// An event behind the watermark comes back whole, to be quarantined, and is counted once
+    /// however the accounts are split: by the first partition when it is the market's.
+    #[test]
+    fn a_late_event_is_reported_whole_by_one_engine() {
+        for partition in [Partition::WHOLE, Partition::new(0, 2).unwrap(), Partition::new(1, 2).unwrap()] {
+            let mut engine = Engine::for_partition(EngineConfig::default(), partition).unwrap();
+            let mut out = Vec::new();
+            engine.step(Input::Event(trade(100, "T2")), &mut out);
+            assert!(out.is_empty());
+            engine.step(Input::Event(trade(1, "T1")), &mut out);
+            let reported = partition.reports_market();
+            match out.as_slice() {
+                [Output::Late { event, .. }] => assert_eq!(*event, trade(1, "T1")),
+                [] => assert!(!reported, "{partition} must report it"),
+                other => panic!("expected one late event, got {other:?}"),
+            }
+            engine.step(Input::Flush, &mut out);
+            let stats = engine.stats();
+            assert_eq!(stats.late, u64::from(reported));
+            assert_eq!(stats.processed(EventType::Trade), u64::from(reported));
+        }
+    }
+
+    /// A rule that watches the clock: at each tick it says how many prints it saw before.
+    #[derive(Debug, Default)]
+    struct TickCounter {
+        trades: u64,
+    }
+
+    impl crate::detect::Rule for TickCounter {
+        fn name(&self) -> &'static str {
+            "tick_counter"
+        }
+        fn history_secs(&self) -> u64 {
+            60
+        }
+        fn save_state(&self) -> Vec<u8> {
+            self.trades.to_le_bytes().to_vec()
+        }
+        fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+            self.trades = u64::from_le_bytes(bytes.try_into().map_err(|_| SnapshotError::Checksum)?);
+            Ok(())
+        }
+        fn uses_trades(&self) -> bool {
+            true
+        }
+        fn uses_watermark(&self) -> bool {
+            true
+        }
+        fn on_trade(
+            &mut self,
+            _: &Shared<'_>,
+            _: &Trade,
+            _: u32,
+            _: Timestamp,
+            _: &mut Vec<Alert>,
+        ) {
+            self.trades += 1;
+        }
+        fn on_watermark(&mut self, _: &Shared<'_>, now: Timestamp, alerts: &mut Vec<Alert>) {
+            alerts.push(Alert {
+                alert_id: format!("tick-{}", now.utc_nanos),
+                rule: "tick_counter".into(),
+                ts: now,
+                score: 0,
+                severity: pumpwatch_model::Severity::Low,
+                account_ids: Vec::new(),
+                symbols: Vec::new(),
+                summary: format!("{} prints before", self.trades),
+                evidence: Vec::new(),
+                features: Default::default(),
+                action: pumpwatch_model::Action::StepUpAuth,
+                config_version: String::new(),
+            });
+        }
+    }
+
+    fn ticks(out: &[Output]) -> Vec<(i64, String)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Alert { alert, key } => {
+                    assert_eq!(key.phase, 0, "a tick's alert is keyed as a tick");
+                    Some(((alert.ts.utc_nanos - trade(0, "x").ts.utc_nanos) / NANOS_PER_SEC, alert.summary.clone()))
+                }
+                Output::Late { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Watermark ticks come once per second of event time, after every event before the
+    /// second and before any at or after it, whatever explicit watermarks the driver sends,
+    /// and never past the last event seen (the end of input is not time passing).
+    #[test]
+    fn watermark_ticks_follow_event_time_only() {
+        let engine = |explicit: bool| {
+            let mut engine = Engine::new(EngineConfig::default()).unwrap();
+            engine.rules = RuleSet::of(vec![Box::new(TickCounter::default())]);
+            let mut out = Vec::new();
+            for (secs, id) in [(0, "T0"), (0, "T1"), (1, "T2"), (4, "T3"), (4, "T4"), (6, "T5")] {
+                engine.step(Input::Event(trade(secs, id)), &mut out);
+                if explicit {
+                    engine.step(Input::Watermark(trade(secs, id).ts), &mut out);
+                }
+            }
+            engine.step(Input::Flush, &mut out);
+            ticks(&out)
+        };
+        let expected: Vec<(i64, String)> = [(1, 2), (2, 3), (3, 3), (4, 3), (5, 5), (6, 5)]
+            .into_iter()
+            .map(|(s, n)| (s, format!("{n} prints before")))
+            .collect();
+        assert_eq!(engine(false), expected);
+        assert_eq!(engine(true), expected);
     }
 
     /// Every limit on state that drops something is counted in the stats, evicted accounts'

@@ -15,11 +15,14 @@ pub mod detect;
 pub mod engine;
 pub mod intern;
 pub mod market;
+pub mod partition;
 pub mod reorder;
+pub mod snapshot;
 pub mod stats;
-pub mod value_sum;
 pub mod window;
 
 pub use config::{ConfigError, EngineConfig};
-pub use engine::{Engine, Input, Output};
+pub use engine::{Engine, FiringKey, Input, Output, RestoreError};
+pub use partition::Partition;
+pub use snapshot::SnapshotError;
 pub use stats::EngineStats;

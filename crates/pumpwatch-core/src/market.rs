@@ -1,4 +1,4 @@
-//! Per-symbol market state: reference data, last price, the day's volume and VWAP, distinct
+//! Per-symbol market state: reference data, last price, the day's volume, distinct
 //! buyers, and the daily-volume baseline — from `adv_shares`, or learned from the stream when
 //! the reference data does not give one.
 //!
@@ -11,9 +11,10 @@
 use pumpwatch_model::{Decimal, Id, Instrument, Timestamp};
 use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
 
 use crate::intern::Interner;
-use crate::value_sum::ValueSum;
+use crate::snapshot::codec;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// Granularity of the intraday cumulative-volume curve used for learned baselines.
@@ -65,14 +66,13 @@ pub struct Liquidity {
 /// state per print. Kept together with the cold part, a print touched four cache lines of
 /// state plus the heap entry of the open 5-minute bucket; this struct is one cache line (64
 /// bytes, aligned, so it never straddles two) and holds the open bucket itself, so a print
-/// within the open bucket touches nothing else. Options are flags and sentinels here, and the
-/// rarely used remainder of the day's value lives in the cold part, to keep it that small.
-#[derive(Clone, Debug)]
+/// within the open bucket touches nothing else. Options are flags and sentinels here, to keep it
+/// that small.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[repr(align(64))]
 struct SymbolHot {
-    /// `Σ price × qty` of the day's volume, with `SymbolCold::day_value_rest`.
-    day_value: ValueSum,
     /// The last trade or fill price; meaningful only when `has_last_price`.
+    #[serde(with = "codec::decimal")]
     last_price: Decimal,
     day_volume: u64,
     /// When the day's first volume event happened; meaningful only with an open bucket.
@@ -91,11 +91,10 @@ struct SymbolHot {
 
 /// The part of a symbol's state that is read when a rule evaluates or a day or a bucket turns
 /// over, kept out of `SymbolHot`'s vector so it does not cost cache lines per print.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct SymbolCold {
     symbol: Id,
-    /// What `SymbolHot::day_value` cannot hold (prices with more than 6 decimals, overflow).
-    day_value_rest: Decimal,
+    #[serde(with = "codec::opt_decimal")]
     prev_close: Option<Decimal>,
     adv_shares: Option<u64>,
     shares_outstanding: Option<u64>,
@@ -105,7 +104,10 @@ struct SymbolCold {
     cumulative: Vec<(i64, u64)>,
     prior_days: u32,
     prior_days_volume_mean: f64,
-    buyers: FxHashSet<u32>,
+    /// Fingerprints of the accounts that entered a buy order today (of their ids, so every
+    /// engine of a partitioned run counts the same buyers).
+    #[serde(with = "codec::sorted_set")]
+    buyers: FxHashSet<u64>,
 }
 
 // The hot part is exactly one cache line; checked at compile time.
@@ -114,7 +116,6 @@ const _: () = assert!(std::mem::size_of::<SymbolHot>() == 64);
 impl SymbolHot {
     fn new() -> Self {
         SymbolHot {
-            day_value: ValueSum::default(),
             last_price: Decimal::ZERO,
             day_volume: 0,
             first_trade_nanos: 0,
@@ -147,14 +148,12 @@ impl SymbolHot {
         }
         self.day = day;
         self.day_volume = 0;
-        self.day_value = ValueSum::default();
-        cold.day_value_rest = Decimal::ZERO;
         self.open_bucket = NO_BUCKET;
         cold.cumulative.clear();
         cold.buyers.clear();
     }
 
-    fn add_volume(&mut self, cold: &mut SymbolCold, ts: Timestamp, qty: u64, price: Decimal) {
+    fn add_volume(&mut self, cold: &mut SymbolCold, ts: Timestamp, qty: u64) {
         self.roll_day(cold, day_of(ts));
         let bucket = ts.utc_nanos.div_euclid(BUCKET_SECS * NANOS_PER_SEC);
         if bucket != self.open_bucket {
@@ -167,7 +166,6 @@ impl SymbolHot {
             self.open_bucket = bucket;
         }
         self.day_volume += qty;
-        self.day_value.add(price, qty, &mut cold.day_value_rest);
     }
 }
 
@@ -175,7 +173,6 @@ impl SymbolCold {
     fn new(symbol: Id) -> Self {
         SymbolCold {
             symbol,
-            day_value_rest: Decimal::ZERO,
             prev_close: None,
             adv_shares: None,
             shares_outstanding: None,
@@ -227,12 +224,6 @@ impl<'a> SymbolView<'a> {
     /// The price to value a position at: the last trade, else the previous close.
     pub fn mark(&self) -> Option<Decimal> {
         self.last_price().or(self.cold.prev_close)
-    }
-
-    pub fn vwap(&self) -> Option<Decimal> {
-        self.hot
-            .day_value
-            .divided_by(self.cold.day_value_rest, self.hot.day_volume)
     }
 
     /// Last price against the previous close, as a fraction (+0.25 = up 25%).
@@ -408,7 +399,7 @@ impl Market {
         // counted, and the tape will count later ones (they print there too).
         hot.has_tape = true;
         hot.set_last_price(price);
-        hot.add_volume(&mut self.cold[handle as usize], ts, qty, price);
+        hot.add_volume(&mut self.cold[handle as usize], ts, qty);
     }
 
     /// A fill of one of the broker's accounts: a price, and volume only on a bare stream
@@ -417,12 +408,12 @@ impl Market {
         let hot = &mut self.hot[handle as usize];
         hot.set_last_price(price);
         if !hot.has_tape {
-            hot.add_volume(&mut self.cold[handle as usize], ts, qty, price);
+            hot.add_volume(&mut self.cold[handle as usize], ts, qty);
         }
     }
 
-    /// An account entered a buy order for the symbol.
-    pub fn note_buyer(&mut self, handle: u32, ts: Timestamp, account: u32) {
+    /// An account (by the fingerprint of its id) entered a buy order for the symbol.
+    pub fn note_buyer(&mut self, handle: u32, ts: Timestamp, account: u64) {
         let hot = &mut self.hot[handle as usize];
         let cold = &mut self.cold[handle as usize];
         hot.roll_day(cold, day_of(ts));
@@ -431,6 +422,58 @@ impl Market {
         } else if !cold.buyers.contains(&account) {
             self.buyers_dropped += 1;
         }
+    }
+}
+
+/// The market as a snapshot holds it: both halves of every symbol by handle, and the
+/// counters. The interner is rebuilt (handles are the symbols' positions).
+#[derive(Serialize, Deserialize)]
+struct MarketImage<H, C> {
+    hot: H,
+    cold: C,
+    over_limit: u64,
+    buyers_dropped: u64,
+}
+
+impl Serialize for Market {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        MarketImage {
+            hot: &self.hot,
+            cold: &self.cold,
+            over_limit: self.over_limit,
+            buyers_dropped: self.buyers_dropped,
+        }
+        .serialize(s)
+    }
+}
+
+impl Market {
+    /// Reads a market written by its `Serialize`, under the current `symbols_max`.
+    pub fn deserialize_with_limit<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        limit: usize,
+    ) -> Result<Self, D::Error> {
+        let image = MarketImage::<Vec<SymbolHot>, Vec<SymbolCold>>::deserialize(d)?;
+        if image.hot.len() != image.cold.len() {
+            return Err(serde::de::Error::custom(
+                "market image: hot and cold parts differ in length",
+            ));
+        }
+        let mut interner = Interner::default();
+        for cold in &image.cold {
+            interner.intern(&cold.symbol);
+        }
+        if interner.len() != image.cold.len() {
+            return Err(serde::de::Error::custom("market image: a symbol appears twice"));
+        }
+        Ok(Market {
+            interner,
+            hot: image.hot,
+            cold: image.cold,
+            limit,
+            over_limit: image.over_limit,
+            buyers_dropped: image.buyers_dropped,
+        })
     }
 }
 
@@ -695,15 +738,6 @@ mod tests {
             self.today.iter().map(|(_, q, _)| q).sum()
         }
 
-        fn vwap(&self) -> Option<Decimal> {
-            let volume = self.day_volume();
-            let value: Decimal = self
-                .today
-                .iter()
-                .map(|(_, q, p)| *p * Decimal::from(*q))
-                .sum();
-            (volume > 0).then(|| value / Decimal::from(volume))
-        }
 
         fn volume_before(&self, nanos: i64) -> u64 {
             let bucket_nanos = BUCKET_SECS * NANOS_PER_SEC;
@@ -781,7 +815,7 @@ mod tests {
                 match op {
                     Op::Trade { sym, qty, price } => market.apply_trade(handles[sym], ts, qty, price),
                     Op::Fill { sym, qty, price } => market.apply_fill(handles[sym], ts, qty, price),
-                    Op::Buyer { sym, account } => market.note_buyer(handles[sym], ts, account),
+                    Op::Buyer { sym, account } => market.note_buyer(handles[sym], ts, u64::from(account)),
                     Op::Instrument { sym, prev_close, adv, shares } => {
                         let instrument = Instrument {
                             symbol: format!("S{sym}").as_str().into(),
@@ -800,7 +834,6 @@ mod tests {
                         let model = Model::of(&records, sym);
                         let view = market.get(handles[sym]);
                         prop_assert_eq!(view.day_volume(), model.day_volume());
-                        prop_assert_eq!(view.vwap(), model.vwap());
                         prop_assert_eq!(view.last_price(), model.last_price);
                         prop_assert_eq!(view.mark(), model.last_price.or(model.prev_close));
                         prop_assert_eq!(view.distinct_buyers_today(), model.buyers.len());

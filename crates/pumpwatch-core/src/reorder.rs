@@ -34,8 +34,7 @@
 //! it, so the snapshot streams through as it is read instead of waiting for the next instant.
 //!
 //! In-order events cost a `VecDeque` push and pop; only events that arrive out of order go
-//! through a heap. Prints of the tape ([`Print`]) wait in a queue of their own, in the same
-//! order: an in-order print is never widened into an [`Event`]. When the buffer holds more
+//! through a heap. When the buffer holds more
 //! than its capacity, the earliest event is released early and the watermark moves to its
 //! time: counted as forced, and reported, because an event that then arrives behind it is
 //! late although it was within the lateness bound.
@@ -43,7 +42,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use pumpwatch_model::{Event, EventType, Print, Timestamp};
+use pumpwatch_model::{decode_json_line, Event, EventType, Timestamp};
+use serde::{Deserialize, Serialize};
 
 /// The place of a type's events within one instant (see the module doc).
 pub const fn rank(event_type: EventType) -> u8 {
@@ -56,6 +56,17 @@ pub const fn rank(event_type: EventType) -> u8 {
     }
 }
 
+/// The order key of an event without its arrival: `(ts, rank, tie)`.
+pub fn order_key(event: &Event) -> (i64, u8, u64) {
+    let event_type = event.event_type();
+    let tie = if ordered_by_content(event_type) {
+        event.tie_key()
+    } else {
+        0
+    };
+    (event.ts.utc_nanos, rank(event_type), tie)
+}
+
 /// Whether events of this type that share an instant are ordered by content (else by arrival,
 /// their effects commuting across keys).
 fn ordered_by_content(event_type: EventType) -> bool {
@@ -64,9 +75,6 @@ fn ordered_by_content(event_type: EventType) -> bool {
         EventType::Auth | EventType::Order | EventType::Execution
     )
 }
-
-/// The rank of a print: a trade's.
-const TRADE_RANK: u8 = rank(EventType::Trade);
 
 /// How far an event may arrive behind the newest it follows, by type.
 #[derive(Clone, Copy, Debug)]
@@ -163,28 +171,11 @@ fn precedes(
     }
 }
 
-/// A print waiting for the watermark; its order key is `(ts, trade rank, 0, arrival)`.
-#[derive(Debug)]
-struct PendingPrint {
-    print: Print,
-    arrival: u64,
-}
-
-impl PendingPrint {
-    fn time_and_rank(&self) -> (i64, u8) {
-        (self.print.ts.utc_nanos, TRADE_RANK)
-    }
-
-    fn key(&self) -> (i64, u8, u64, u64) {
-        (self.print.ts.utc_nanos, TRADE_RANK, 0, self.arrival)
-    }
-}
-
-/// What the buffer releases: an event, or a print of the tape.
+/// What the buffer releases: an event, with its arrival number.
 #[derive(Clone, Copy, Debug)]
-pub enum Released<'a> {
-    Event(&'a Event),
-    Print(&'a Print),
+pub struct Released<'a> {
+    pub event: &'a Event,
+    pub arrival: u64,
 }
 
 /// What happened to an event offered to the buffer.
@@ -205,13 +196,15 @@ pub struct ReorderBuffer {
     capacity: usize,
     /// Events that arrived in key order, oldest first.
     in_order: VecDeque<Pending>,
-    /// Prints that arrived in key order, oldest first.
-    prints: VecDeque<PendingPrint>,
-    /// Events (and prints, as events) that arrived out of key order.
+    /// Events that arrived out of key order.
     stragglers: BinaryHeap<Reverse<Pending>>,
     /// Events with `ts` below this are released (and rank 0 at it); it never moves back.
     watermark_nanos: i64,
     arrivals: u64,
+    /// The latest `ts` offered.
+    max_ts_nanos: i64,
+    /// The UTC offset of the latest event offered.
+    last_offset_secs: i32,
     /// Events released early because the buffer was full.
     pub forced_releases: u64,
     /// The most events that waited at once.
@@ -224,17 +217,22 @@ impl ReorderBuffer {
             lateness,
             capacity: capacity.max(1),
             in_order: VecDeque::new(),
-            prints: VecDeque::new(),
             stragglers: BinaryHeap::new(),
             watermark_nanos: i64::MIN,
             arrivals: 0,
+            max_ts_nanos: i64::MIN,
+            last_offset_secs: 0,
             forced_releases: 0,
             depth_max: 0,
         }
     }
 
+    pub fn lateness(&self) -> Lateness {
+        self.lateness
+    }
+
     pub fn len(&self) -> usize {
-        self.in_order.len() + self.prints.len() + self.stragglers.len()
+        self.in_order.len() + self.stragglers.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -248,7 +246,8 @@ impl ReorderBuffer {
 
     /// Offers an event. The watermark follows its `ts` minus its type's lateness.
     pub fn push(&mut self, event: Event) -> Admission {
-        let ts = event.ts.utc_nanos;
+        let stamp = event.ts;
+        let ts = stamp.utc_nanos;
         if ts < self.watermark_nanos {
             return Admission::Late {
                 event,
@@ -272,47 +271,48 @@ impl ReorderBuffer {
         } else {
             self.in_order.push_back(pending);
         }
-        self.admitted(ts, lateness_nanos)
+        self.admitted(stamp, lateness_nanos)
     }
 
-    /// Offers a print: admitted, ordered and released exactly as its trade event would be.
-    /// `event` builds that event, asked only when the print is late or out of order.
-    pub fn push_print(&mut self, print: &Print, event: impl FnOnce() -> Event) -> Admission {
-        let ts = print.ts.utc_nanos;
+    /// Counts an event this buffer does not keep (another engine's account) as if it were
+    /// offered: it takes an arrival number and moves the watermark, so every engine of a
+    /// split sees the same watermarks and arrivals. Returns whether it was late.
+    pub fn observe(&mut self, ts: Timestamp, event_type: EventType) -> bool {
+        let offset_secs = ts.offset_secs;
+        let ts = ts.utc_nanos;
         if ts < self.watermark_nanos {
-            return Admission::Late {
-                event: event(),
-                behind_nanos: self.watermark_nanos - ts,
-            };
+            return true;
         }
-        let pending = PendingPrint {
-            print: *print,
-            arrival: self.arrivals,
-        };
         self.arrivals += 1;
-        let in_order = self
-            .prints
-            .back()
-            .is_none_or(|last| last.print.ts.utc_nanos <= ts);
-        if in_order {
-            self.prints.push_back(pending);
-        } else {
-            let (utc_nanos, rank, tie, arrival) = pending.key();
-            self.stragglers.push(Reverse(Pending {
-                utc_nanos,
-                rank,
-                tie: Some(tie),
-                arrival,
-                event: event(),
-            }));
-        }
-        self.admitted(ts, self.lateness.nanos(EventType::Trade))
+        self.max_ts_nanos = self.max_ts_nanos.max(ts);
+        self.last_offset_secs = offset_secs;
+        self.advance_to(ts.saturating_sub(self.lateness.nanos(event_type)));
+        false
+    }
+
+    /// The UTC offset of the latest event offered (kept or observed), for times that belong to
+    /// no event.
+    pub fn last_offset_secs(&self) -> i32 {
+        self.last_offset_secs
+    }
+
+    /// The latest `ts` offered (kept or observed), `i64::MIN` before the first.
+    pub fn max_ts_nanos(&self) -> i64 {
+        self.max_ts_nanos
+    }
+
+    /// The watermark in UTC nanos (`i64::MIN` before any).
+    pub fn watermark_nanos(&self) -> i64 {
+        self.watermark_nanos
     }
 
     /// Bookkeeping after an event at `ts` was buffered: the depth, and the watermark, which
     /// follows `ts` minus the event's lateness.
-    fn admitted(&mut self, ts: i64, lateness_nanos: i64) -> Admission {
+    fn admitted(&mut self, ts: Timestamp, lateness_nanos: i64) -> Admission {
         self.depth_max = self.depth_max.max(self.len());
+        self.last_offset_secs = ts.offset_secs;
+        let ts = ts.utc_nanos;
+        self.max_ts_nanos = self.max_ts_nanos.max(ts);
         self.advance_to(ts.saturating_sub(lateness_nanos));
         Admission::Buffered
     }
@@ -329,25 +329,27 @@ impl ReorderBuffer {
 
     /// Which queue holds the next event that may be processed: the smallest key, if it is due,
     /// or if the buffer is over capacity (then counted as forced).
-    fn ready(&mut self) -> Option<Queue> {
+    fn ready(&mut self, before_nanos: i64) -> Option<Queue> {
         if self.is_empty() {
             return None;
         }
-        // The common cases by time alone: one queue's head strictly earliest. An empty queue's
+        // The common case by time alone: one queue's head strictly earliest. An empty queue's
         // head is the largest; a tie takes the full comparison.
         let far = (i64::MAX, u8::MAX);
         let in_order = self.in_order.front().map_or(far, Pending::time_and_rank);
-        let print = self.prints.front().map_or(far, PendingPrint::time_and_rank);
         let straggler = self.stragglers.peek().map_or(far, |p| p.0.time_and_rank());
-        let earliest = in_order.min(print).min(straggler);
+        let earliest = in_order.min(straggler);
+        if earliest.0 >= before_nanos {
+            return None;
+        }
         let over_capacity = self.len() > self.capacity;
         if !self.due(earliest) && !over_capacity {
             return None;
         }
-        let queue = if in_order < print && in_order < straggler {
+        let queue = if in_order < straggler {
             Queue::InOrder
-        } else if print < in_order && print < straggler {
-            Queue::Prints
+        } else if straggler < in_order {
+            Queue::Stragglers
         } else {
             self.first_by_key()
         };
@@ -359,7 +361,7 @@ impl ReorderBuffer {
         Some(queue)
     }
 
-    /// The queue whose head has the smallest full key (some heads share the earliest time).
+    /// The queue whose head has the smallest full key (both heads share the earliest time).
     fn first_by_key(&mut self) -> Queue {
         let take_straggler = match (self.in_order.front_mut(), self.stragglers.peek()) {
             // Read-only on the heap: a mutable peek would sift it on every pop.
@@ -374,54 +376,42 @@ impl ReorderBuffer {
             (None, Some(_)) => true,
             (_, None) => false,
         };
-        let events_first = if take_straggler {
+        if take_straggler {
             Queue::Stragglers
         } else {
             Queue::InOrder
-        };
-        match self.prints.front() {
-            None => events_first,
-            Some(print) => {
-                let print_first = match events_first {
-                    Queue::Stragglers => self
-                        .stragglers
-                        .peek()
-                        .is_none_or(|straggler| print.key() < straggler.0.key()),
-                    _ => match self.in_order.front_mut() {
-                        Some(front) => {
-                            precedes(print.time_and_rank(), || (0, print.arrival), front)
-                        }
-                        None => true,
-                    },
-                };
-                if print_first {
-                    Queue::Prints
-                } else {
-                    events_first
-                }
-            }
         }
     }
 
-    /// Hands every event and print that may be processed to `process`, in order, by
-    /// reference: an in-order event is read where it waited and dropped there, never copied out.
-    pub fn release_ready(&mut self, mut process: impl FnMut(Released<'_>)) {
-        while let Some(queue) = self.ready() {
+    /// Hands every event that may be processed to `process`, in order, by reference: an
+    /// in-order event is read where it waited and dropped there, never copied out.
+    pub fn release_ready(&mut self, process: impl FnMut(Released<'_>)) {
+        self.release_ready_before(i64::MAX, process);
+    }
+
+    /// As [`ReorderBuffer::release_ready`], but only events with `ts` before `before_nanos`.
+    pub fn release_ready_before(
+        &mut self,
+        before_nanos: i64,
+        mut process: impl FnMut(Released<'_>),
+    ) {
+        while let Some(queue) = self.ready(before_nanos) {
             match queue {
                 Queue::InOrder => {
                     if let Some(pending) = self.in_order.front() {
-                        process(Released::Event(&pending.event));
+                        process(Released {
+                            event: &pending.event,
+                            arrival: pending.arrival,
+                        });
                     }
                     self.in_order.pop_front();
                 }
-                Queue::Prints => {
-                    if let Some(pending) = self.prints.pop_front() {
-                        process(Released::Print(&pending.print));
-                    }
-                }
                 Queue::Stragglers => {
                     if let Some(pending) = self.stragglers.pop() {
-                        process(Released::Event(&pending.0.event));
+                        process(Released {
+                            event: &pending.0.event,
+                            arrival: pending.0.arrival,
+                        });
                     }
                 }
             }
@@ -429,11 +419,80 @@ impl ReorderBuffer {
     }
 }
 
+/// The buffer as a snapshot holds it: every waiting event in release order (each as its
+/// contract JSON line), the watermark and the counters. Where an event
+/// waited (the in-order queue or the heap) is not kept: the release order is the key order
+/// either way, so a restored buffer puts them all in the in-order queue.
+#[derive(Serialize, Deserialize)]
+pub struct ReorderImage {
+    watermark_nanos: i64,
+    arrivals: u64,
+    max_ts_nanos: i64,
+    last_offset_secs: i32,
+    forced_releases: u64,
+    depth_max: usize,
+    /// `(arrival, event)`, in key order.
+    events: Vec<(u64, String)>,
+}
+
+/// A waiting event of a snapshot that is not a valid event.
+#[derive(Debug, thiserror::Error)]
+#[error("a waiting event of the snapshot does not decode: {0}")]
+pub struct BadPendingEvent(String);
+
+impl ReorderBuffer {
+    /// The buffer's state, with every waiting event in release order.
+    pub fn image(&mut self) -> ReorderImage {
+        let mut pending: Vec<(i64, u8, u64, u64, &Event)> = Vec::with_capacity(self.len());
+        for p in self.in_order.iter_mut() {
+            let tie = p.tie();
+            pending.push((p.utc_nanos, p.rank, tie, p.arrival, &p.event));
+        }
+        for Reverse(p) in self.stragglers.iter() {
+            let (ts, rank, tie, arrival) = p.key();
+            pending.push((ts, rank, tie, arrival, &p.event));
+        }
+        pending.sort_unstable_by_key(|&(ts, rank, tie, arrival, _)| (ts, rank, tie, arrival));
+        ReorderImage {
+            watermark_nanos: self.watermark_nanos,
+            arrivals: self.arrivals,
+            max_ts_nanos: self.max_ts_nanos,
+            last_offset_secs: self.last_offset_secs,
+            forced_releases: self.forced_releases,
+            depth_max: self.depth_max,
+            events: pending
+                .into_iter()
+                .map(|(_, _, _, arrival, event)| (arrival, event.to_json_line()))
+                .collect(),
+        }
+    }
+
+    /// A buffer holding what `image` held, with the current config's lateness and capacity.
+    pub fn from_image(
+        image: ReorderImage,
+        lateness: Lateness,
+        capacity: usize,
+    ) -> Result<Self, BadPendingEvent> {
+        let mut buffer = ReorderBuffer::new(lateness, capacity);
+        buffer.watermark_nanos = image.watermark_nanos;
+        buffer.arrivals = image.arrivals;
+        buffer.max_ts_nanos = image.max_ts_nanos;
+        buffer.last_offset_secs = image.last_offset_secs;
+        buffer.forced_releases = image.forced_releases;
+        buffer.depth_max = image.depth_max;
+        for (arrival, line) in image.events {
+            let event = decode_json_line(line.as_bytes(), None)
+                .map_err(|invalid| BadPendingEvent(invalid.reason.to_string()))?;
+            buffer.in_order.push_back(Pending::new(event, arrival));
+        }
+        Ok(buffer)
+    }
+}
+
 /// The queue an event is released from.
 #[derive(Clone, Copy, Debug)]
 enum Queue {
     InOrder,
-    Prints,
     Stragglers,
 }
 
@@ -518,12 +577,8 @@ mod tests {
         event.partition_key().to_string()
     }
 
-    /// The released event; these tests push events only.
     fn released_event(released: Released<'_>) -> Event {
-        match released {
-            Released::Event(event) => event.clone(),
-            Released::Print(print) => panic!("no print was pushed, yet {print:?} was released"),
-        }
+        released.event.clone()
     }
 
     /// Pushes every event, releasing what is due after each, then flushes. The released
@@ -683,60 +738,51 @@ mod tests {
             prop_assert_eq!(canonical(&out), canonical(&expected));
         }
 
-        /// Trades pushed as prints are released exactly where their events would be, however
-        /// prints and events mix, even with equal times, duplicates and disorder.
+        /// A buffer that only observes some events (another engine's accounts) releases the
+        /// rest at the same points, in the same order, as one that is offered everything and
+        /// whose output is filtered: the watermark and arrivals of a split are shared. Released
+        /// before a bound and then after it, the sequence is the same as released at once.
         #[test]
-        fn prints_release_where_their_events_would(
-            items in proptest::collection::vec((0i64..3, 0u8..4, 0u32..6, any::<bool>(), 0i64..4), 1..150),
+        fn observed_events_move_time_as_offered_ones_do(
+            items in proptest::collection::vec((0i64..3, 0u8..3, 0u32..6, 0i64..4), 1..150),
             lateness_secs in 1i64..5,
+            bound_secs in 0i64..200,
         ) {
-            let symbols = ["7992", "3350"];
             let mut secs = 0;
             let mut arrivals = Vec::new();
-            for (i, (gap, kind, id, as_print, jitter)) in items.iter().enumerate() {
+            for (i, (gap, kind, who, jitter)) in items.iter().enumerate() {
                 secs += gap;
                 let event = match kind {
-                    0 => cash(secs, *id),
-                    k => trade_of(secs, symbols[*k as usize % 2], i as u64 + 1),
+                    0 => cash(secs, *who),
+                    1 => order(secs, *who, i as u32),
+                    _ => trade_of(secs, "7992", i as u64 + 1),
                 };
-                arrivals.push((secs + jitter, i, event, *as_print));
+                arrivals.push((secs + jitter, i, event));
             }
-            arrivals.sort_by_key(|(at, i, ..)| (*at, *i));
+            arrivals.sort_by_key(|(at, i, _)| (*at, *i));
+            let mine = |e: &Event| e.account_id().is_none_or(|a| a.ends_with(['0', '2', '4']));
             let lateness = lateness(lateness_secs as u64 * 1000);
-
-            let as_events: Vec<Event> = arrivals.iter().map(|a| a.2.clone()).collect();
-            let (expected, expected_late) = drain(&mut ReorderBuffer::new(lateness, 10_000), as_events);
-
-            let mut buffer = ReorderBuffer::new(lateness, 10_000);
-            let mut tape = pumpwatch_model::TapeSymbols::default();
-            // A print's quantity is unique: it names the event it stands for.
-            let mut by_qty = std::collections::HashMap::new();
-            let mut out = Vec::new();
-            let mut late = 0;
-            let release = |buffer: &mut ReorderBuffer, out: &mut Vec<Event>, by_qty: &std::collections::HashMap<u64, Event>| {
-                buffer.release_ready(|r| out.push(match r {
-                    Released::Event(e) => e.clone(),
-                    Released::Print(p) => by_qty[&p.qty].clone(),
-                }));
-            };
-            for (_, _, event, as_print) in arrivals {
-                let admission = match (&event.body, as_print) {
-                    (EventBody::Trade(t), true) => {
-                        let (print, _) = Print::from_trade(event.ts, t, &mut tape);
-                        by_qty.insert(print.qty, event.clone());
-                        buffer.push_print(&print, || event.clone())
-                    }
-                    _ => buffer.push(event),
+            let mut whole = ReorderBuffer::new(lateness, 10_000);
+            let mut part = ReorderBuffer::new(lateness, 10_000);
+            for (_, _, event) in arrivals {
+                let keep = mine(&event);
+                let whole_late = matches!(whole.push(event.clone()), Admission::Late { .. });
+                let part_late = if keep {
+                    matches!(part.push(event.clone()), Admission::Late { .. })
+                } else {
+                    part.observe(event.ts, event.event_type())
                 };
-                if let Admission::Late { .. } = admission {
-                    late += 1;
-                }
-                release(&mut buffer, &mut out, &by_qty);
+                prop_assert_eq!(whole_late, part_late);
+                let mut from_whole = Vec::new();
+                whole.release_ready(|r| if mine(r.event) { from_whole.push((r.event.clone(), r.arrival)) });
+                let mut from_part = Vec::new();
+                let bound = at(bound_secs).utc_nanos;
+                part.release_ready_before(bound, |r| from_part.push((r.event.clone(), r.arrival)));
+                prop_assert!(from_part.iter().all(|(e, _)| e.ts.utc_nanos < bound));
+                part.release_ready(|r| from_part.push((r.event.clone(), r.arrival)));
+                prop_assert_eq!(from_whole, from_part);
+                prop_assert_eq!(whole.watermark_nanos(), part.watermark_nanos());
             }
-            buffer.advance_to(i64::MAX);
-            release(&mut buffer, &mut out, &by_qty);
-            prop_assert_eq!(late, expected_late);
-            prop_assert_eq!(out, expected);
         }
     }
 }

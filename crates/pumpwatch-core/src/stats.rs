@@ -4,15 +4,16 @@
 use std::collections::BTreeMap;
 
 use pumpwatch_model::EventType;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStats {
     /// Events processed, by type (indexed by `EventType::index`).
     pub processed_by_type: [u64; 7],
     /// Events rejected as later than the lateness bound.
     pub late: u64,
     /// Alerts raised, by rule id.
-    pub alerts_by_rule: BTreeMap<&'static str, u64>,
+    pub alerts_by_rule: BTreeMap<String, u64>,
     /// Events released from the reorder buffer before their time because it was full.
     pub reorder_forced: u64,
     /// The most events that waited in the reorder buffer at once.

@@ -3,8 +3,10 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 /// Items stamped with event time, at most `capacity` of them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TimeWindow<T> {
     items: VecDeque<(i64, T)>,
     capacity: usize,

@@ -1,16 +1,16 @@
 //! Golden scenario tests: every committed scenario day in `fixtures/scenarios/` runs through
 //! the engine by two drivers (in order, and as a live feed with bounded reordering and random
-//! watermarks) and must produce exactly the alerts in its `.expected.ndjson` file.
+//! watermarks, on one engine and split across three) and must produce exactly the alerts in
+//! its `.expected.ndjson` file.
 //!
 //! Regenerate the expectations after a deliberate change with `UPDATE_EXPECT=1 cargo test`,
 //! then read the diff: the must-fire / must-not-fire assertions below still have to hold.
 
 use std::path::{Path, PathBuf};
 
-use pumpwatch_core::{Engine, EngineConfig, Input, Output};
-use pumpwatch_model::{
-    decode_json_line, Alert, Event, EventBody, EventType, Print, TapeSymbols, Timestamp,
-};
+use pumpwatch_core::partition::merge_in_firing_order;
+use pumpwatch_core::{Engine, EngineConfig, FiringKey, Input, Output, Partition};
+use pumpwatch_model::{decode_json_line, Alert, Event, EventType, Timestamp};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios")
@@ -35,29 +35,12 @@ fn run_in_order(events: &[Event]) -> Vec<Alert> {
     alerts(out)
 }
 
-/// Feeds one event, a trade as a print when `tape_as_prints` (as a Parquet replay does).
-fn feed(
-    engine: &mut Engine,
-    event: Event,
-    tape_as_prints: bool,
-    symbols: &mut TapeSymbols,
-    out: &mut Vec<Output>,
-) {
-    match &event.body {
-        EventBody::Trade(t) if tape_as_prints => {
-            let (print, extras) = Print::from_trade(event.ts, t, symbols);
-            engine.step_print(&print, symbols.as_slice(), &extras, out);
-        }
-        _ => engine.step(Input::Event(event), out),
-    }
-}
-
 /// Driver 2: a live feed. Events are displaced by up to `lateness` of event time (a seeded
 /// shuffle) as Kafka interleaves partitions: each key's events keep their order (a partition
 /// keeps it), and snapshot rows, which have no lateness, arrive at their time. Watermarks that
-/// respect the displacement are interleaved at random; with `tape_as_prints`, trades are fed
-/// as prints.
-fn run_as_live_feed(events: &[Event], seed: u64, tape_as_prints: bool) -> Vec<Alert> {
+/// respect the displacement are interleaved at random. The accounts are split across
+/// `partitions` engines, each fed the whole feed, and their alerts merged in firing order.
+fn run_as_live_feed(events: &[Event], seed: u64, partitions: u32) -> Vec<Alert> {
     let config = EngineConfig::default();
     let lateness_nanos = config.engine.lateness_ms as i64 * 1_000_000;
     let mut state = seed;
@@ -84,30 +67,44 @@ fn run_as_live_feed(events: &[Event], seed: u64, tape_as_prints: bool) -> Vec<Al
         })
         .collect();
     keyed.sort_by_key(|(arrival, i, _)| (*arrival, *i));
-    let mut engine = Engine::new(config).unwrap();
-    let mut out = Vec::new();
-    let mut symbols = TapeSymbols::default();
+    let mut engines: Vec<Engine> = (0..partitions)
+        .map(|i| Engine::for_partition(config.clone(), Partition::new(i, partitions).unwrap()).unwrap())
+        .collect();
+    let mut outs: Vec<Vec<Output>> = vec![Vec::new(); engines.len()];
     let mut max_arrival = i64::MIN;
     for (arrival, _, e) in keyed {
         max_arrival = max_arrival.max(arrival);
-        feed(&mut engine, e, tape_as_prints, &mut symbols, &mut out);
-        if next() % 4 == 0 {
-            // Nothing still to come is older than the newest arrival minus the displacement.
-            let ts = Timestamp::from_utc_nanos(max_arrival - lateness_nanos);
-            engine.step(Input::Watermark(ts), &mut out);
+        let watermark = next() % 4 == 0;
+        for (engine, out) in engines.iter_mut().zip(&mut outs) {
+            engine.step(Input::Event(e.clone()), out);
+            if watermark {
+                // Nothing still to come is older than the newest arrival minus the displacement.
+                let ts = Timestamp::from_utc_nanos(max_arrival - lateness_nanos);
+                engine.step(Input::Watermark(ts), out);
+            }
         }
     }
-    engine.step(Input::Flush, &mut out);
-    alerts(out)
+    for (engine, out) in engines.iter_mut().zip(&mut outs) {
+        engine.step(Input::Flush, out);
+    }
+    let keyed: Vec<Vec<(FiringKey, Alert)>> = outs.into_iter().map(keyed_alerts).collect();
+    merge_in_firing_order(keyed)
+        .into_iter()
+        .map(|(_, alert)| alert)
+        .collect()
 }
 
-fn alerts(out: Vec<Output>) -> Vec<Alert> {
+fn keyed_alerts(out: Vec<Output>) -> Vec<(FiringKey, Alert)> {
     out.into_iter()
         .map(|o| match o {
-            Output::Alert(a) => a,
+            Output::Alert { alert, key } => (key, alert),
             Output::Late { event, .. } => panic!("no event may be late here: {event:?}"),
         })
         .collect()
+}
+
+fn alerts(out: Vec<Output>) -> Vec<Alert> {
+    keyed_alerts(out).into_iter().map(|(_, alert)| alert).collect()
 }
 
 /// Runs one scenario through both drivers and the golden file; returns its alerts.
@@ -115,11 +112,11 @@ fn check(name: &str) -> Vec<Alert> {
     let events = load(name);
     let alerts = run_in_order(&events);
     for seed in 1..=5 {
-        for tape_as_prints in [false, true] {
+        for partitions in [1, 3] {
             assert_eq!(
-                run_as_live_feed(&events, seed, tape_as_prints),
+                run_as_live_feed(&events, seed, partitions),
                 alerts,
-                "{name}: live driver (seed {seed}, prints {tape_as_prints}) differs from replay"
+                "{name}: live driver (seed {seed}, {partitions} partitions) differs from replay"
             );
         }
     }

@@ -11,7 +11,6 @@ pub mod event;
 pub mod invalid;
 pub mod json;
 mod json_scan;
-pub mod print;
 pub mod raw;
 pub mod time;
 pub mod wire;
@@ -24,6 +23,5 @@ pub use event::{
 };
 pub use invalid::{InvalidEvent, InvalidReason};
 pub use json::decode_json_line;
-pub use print::{Print, PrintExtras, TapeSymbols};
 pub use raw::{Field, RawRecord};
 pub use time::Timestamp;

@@ -12,7 +12,6 @@ use rust_decimal::Decimal;
 use crate::decimal::{decimal_from_f64, parse_decimal};
 use crate::event::*;
 use crate::invalid::{InvalidEvent, InvalidReason};
-use crate::print::{Print, PrintExtras, TapeSymbols};
 use crate::time::Timestamp;
 
 /// One input value, as the carrier format typed it.
@@ -344,41 +343,6 @@ pub fn trade_from_cells(cells: TradeCells<'_>) -> Result<Event, InvalidReason> {
                 .transpose()?,
         }),
     })
-}
-
-/// A trade row from typed cells as a [`Print`]: the same checks as [`trade_from_cells`], in
-/// the same order, with the symbol given a code by `symbols` instead of copied.
-///
-/// The checks are written out in both builders on purpose: one shared checker handing its
-/// values to each builder was 2–4% slower on the Parquet replay (five interleaved pairs, all
-/// slower). The leaf rules they call are shared, and the differential tests keep the two equal.
-#[inline]
-pub fn print_from_cells(
-    cells: TradeCells<'_>,
-    symbols: &mut TapeSymbols,
-) -> Result<(Print, PrintExtras), InvalidReason> {
-    let symbol = checked_id(cells.symbol, "symbol")?;
-    let qty = positive_count(cells.qty, "qty")?;
-    let price = positive_decimal(&cells.price, "price")?;
-    let trade_id = cells
-        .trade_id
-        .map(|v| checked_id(v, "trade_id"))
-        .transpose()?;
-    let aggressor = cells
-        .aggressor
-        .map(|v| side_text(v, "aggressor"))
-        .transpose()?;
-    let print = Print {
-        ts: Timestamp::from_utc_nanos(cells.ts_nanos),
-        symbol: symbols.code(symbol),
-        qty,
-        price,
-    };
-    let extras = PrintExtras {
-        trade_id: trade_id.map(Id::new),
-        aggressor,
-    };
-    Ok((print, extras))
 }
 
 /// A `position` event from typed cells (see [`trade_from_cells`]).

@@ -42,7 +42,7 @@ pub use naming::{classify, Compression, Format};
 pub use parquet_source::TS_OFFSET_COLUMN;
 pub use quarantine::QuarantineWriter;
 pub use source::{
-    Batch, InputFile, Progress, Quarantined, Record, Run, Source, SourceInfo, SourceOptions,
+    InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
 };
 
 /// Opens a file or a directory of per-type files with default options.

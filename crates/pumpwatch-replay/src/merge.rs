@@ -11,10 +11,10 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use pumpwatch_model::{EventType, Id, Print, PrintExtras};
+use pumpwatch_model::EventType;
 
 use crate::error::ReplayError;
-use crate::source::{Batch, Progress, Record, Run, Source, SourceInfo};
+use crate::source::{Progress, Record, Source, SourceInfo};
 
 /// One per-type file and what was read ahead from it, head first.
 struct Lane {
@@ -22,18 +22,12 @@ struct Lane {
     /// Records read ahead. Refilled in place: a `Vec` and a `VecDeque` convert into each other
     /// without copying, so each record is moved once on its way through.
     records: VecDeque<Record>,
-    /// Prints read ahead (a tape lane), from `next_print` on, and their extras.
-    prints: Vec<Print>,
-    extras: Vec<PrintExtras>,
-    next_print: usize,
-    /// The read order of what is left: the front run is partly taken.
-    runs: VecDeque<Run>,
     exhausted: bool,
 }
 
 /// What a lane holds next.
 enum Head {
-    /// An event or a print at this time, of this type.
+    /// An event at this time, of this type.
     Keyed(i64, EventType),
     Invalid,
     Empty,
@@ -41,68 +35,26 @@ enum Head {
 
 impl Lane {
     fn head(&self) -> Head {
-        match self.runs.front() {
+        match self.records.front() {
+            Some(Record::Event(event)) => Head::Keyed(event.ts.utc_nanos, event.event_type()),
+            Some(Record::Invalid(_)) => Head::Invalid,
             None => Head::Empty,
-            Some(Run::Records(_)) => match self.records.front() {
-                Some(Record::Event(event)) => Head::Keyed(event.ts.utc_nanos, event.event_type()),
-                Some(Record::Invalid(_)) => Head::Invalid,
-                None => Head::Empty,
-            },
-            Some(Run::Prints(_)) => match self.prints.get(self.next_print) {
-                Some(print) => Head::Keyed(print.ts.utc_nanos, EventType::Trade),
-                None => Head::Empty,
-            },
         }
     }
 
-    /// Moves the head into `out`; a print goes as a print when `tape`, else as its event.
+    /// Moves the head into `out`.
     #[inline]
-    fn pop_into(&mut self, out: &mut Batch, tape: bool) {
-        let Some(run) = self.runs.front_mut() else {
-            return;
-        };
-        let records = matches!(run, Run::Records(_));
-        let (Run::Records(left) | Run::Prints(left)) = run;
-        *left -= 1;
-        if *left == 0 {
-            self.runs.pop_front();
-        }
-        if records {
-            if let Some(record) = self.records.pop_front() {
-                out.push_record(record);
-            }
-            return;
-        }
-        let i = self.next_print;
-        self.next_print += 1;
-        let (print, extras) = (self.prints[i], std::mem::take(&mut self.extras[i]));
-        if tape {
-            out.push_print(print, extras);
-        } else {
-            let symbol = &self.source.tape_symbols()[print.symbol as usize];
-            out.push_record(Record::Event(print.to_event(symbol, &extras)));
+    fn pop_into(&mut self, out: &mut Vec<Record>) {
+        if let Some(record) = self.records.pop_front() {
+            out.push(record);
         }
     }
 
     /// Reads the next batch of the file once everything read ahead is taken.
-    fn refill(&mut self, batch_records: usize, tape: bool) -> Result<(), ReplayError> {
-        let mut batch = Batch {
-            records: Vec::from(std::mem::take(&mut self.records)),
-            prints: std::mem::take(&mut self.prints),
-            extras: std::mem::take(&mut self.extras),
-            runs: Vec::from(std::mem::take(&mut self.runs)),
-        };
-        let read = if tape {
-            self.source.next_tape(&mut batch, batch_records)
-        } else {
-            let source = &mut self.source;
-            batch.fill_records(|records| source.next_batch(records, batch_records))
-        };
-        self.records = VecDeque::from(batch.records);
-        self.prints = batch.prints;
-        self.extras = batch.extras;
-        self.next_print = 0;
-        self.runs = VecDeque::from(batch.runs);
+    fn refill(&mut self, batch_records: usize) -> Result<(), ReplayError> {
+        let mut records = Vec::from(std::mem::take(&mut self.records));
+        let read = self.source.next_batch(&mut records, batch_records);
+        self.records = VecDeque::from(records);
         self.exhausted = !read?;
         Ok(())
     }
@@ -128,10 +80,6 @@ impl MergeSource {
             .map(|source| Lane {
                 source,
                 records: VecDeque::new(),
-                prints: Vec::new(),
-                extras: Vec::new(),
-                next_print: 0,
-                runs: VecDeque::new(),
                 exhausted: false,
             })
             .collect();
@@ -148,13 +96,7 @@ impl MergeSource {
     /// Brings lane `i` to a state where its head is an event (then it joins `heads`) or it is
     /// exhausted; invalid records on the way are emitted into `out`. Returns false when `out`
     /// is full before that (the lane stays stale).
-    fn settle(
-        &mut self,
-        i: usize,
-        out: &mut Batch,
-        max: usize,
-        tape: bool,
-    ) -> Result<bool, ReplayError> {
+    fn settle(&mut self, i: usize, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
         // When every other lane's head is in the heap, this lane's events can go straight out
         // for as long as they come before the heap's top: runs from one file then cost no
         // heap operations.
@@ -166,7 +108,7 @@ impl MergeSource {
                     let key = Reverse((ts, event_type, i));
                     let first = self.heads.peek().is_none_or(|top| key > *top);
                     if others_settled && first && out.len() < max {
-                        lane.pop_into(out, tape);
+                        lane.pop_into(out);
                         continue;
                     }
                     self.heads.push(key);
@@ -176,16 +118,17 @@ impl MergeSource {
                     if out.len() >= max {
                         return Ok(false);
                     }
-                    lane.pop_into(out, tape);
+                    lane.pop_into(out);
                 }
                 Head::Empty if lane.exhausted => return Ok(true),
-                Head::Empty => lane.refill(self.batch_records, tape)?,
+                Head::Empty => lane.refill(self.batch_records)?,
             }
         }
     }
+}
 
-    /// Fills `out` with up to `max` records and prints (prints only when `tape`).
-    fn merge(&mut self, out: &mut Batch, max: usize, tape: bool) -> Result<bool, ReplayError> {
+impl Source for MergeSource {
+    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
         out.clear();
         let max = max.max(1);
         if let Some(error) = self.error.take() {
@@ -193,7 +136,7 @@ impl MergeSource {
         }
         while out.len() < max {
             if let Some(&i) = self.stale.last() {
-                match self.settle(i, out, max, tape) {
+                match self.settle(i, out, max) {
                     Ok(true) => {
                         self.stale.pop();
                     }
@@ -209,30 +152,10 @@ impl MergeSource {
             let Some(Reverse((_, _, i))) = self.heads.pop() else {
                 return Ok(false);
             };
-            self.lanes[i].pop_into(out, tape);
+            self.lanes[i].pop_into(out);
             self.stale.push(i);
         }
         Ok(true)
-    }
-}
-
-impl Source for MergeSource {
-    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
-        Batch::read_records(out, |batch| self.merge(batch, max, false))
-    }
-
-    fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
-        self.merge(out, max, true)
-    }
-
-    /// The tape lane's table: a directory holds one file per type, so at most one lane reads
-    /// prints.
-    fn tape_symbols(&self) -> &[Id] {
-        self.lanes
-            .iter()
-            .map(|lane| lane.source.tape_symbols())
-            .find(|symbols| !symbols.is_empty())
-            .unwrap_or(&[])
     }
 
     fn progress(&self) -> Progress {

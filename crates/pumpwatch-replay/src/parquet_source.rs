@@ -11,14 +11,14 @@ use std::path::PathBuf;
 
 use polars::prelude::*;
 use pumpwatch_model::raw::FIELD_NAMES;
-use pumpwatch_model::{Decimal, EventType, Field as RawField, Id, TapeSymbols, Timestamp};
+use pumpwatch_model::{Decimal, EventType, Field as RawField, Timestamp};
 
 use crate::error::ReplayError;
 use crate::fields::{build_record, field_index};
 use crate::naming::display_name;
 use crate::parquet_typed::{Columns, TypedRows};
 use crate::source::{
-    Batch, InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
+    InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
 };
 
 /// The column the Parquet writer adds next to a timestamp `ts` column: the producer's UTC
@@ -180,8 +180,6 @@ pub struct ParquetSource {
     batch: Option<Decoded>,
     bytes_read: u64,
     bytes_total: u64,
-    /// The symbol table of the prints handed out by [`Source::next_tape`].
-    symbols: TapeSymbols,
 }
 
 pub(crate) type StrArray = <StringType as PolarsDataType>::Array;
@@ -318,7 +316,6 @@ impl ParquetSource {
             batch: None,
             bytes_read: 0,
             bytes_total,
-            symbols: TapeSymbols::default(),
         })
     }
 
@@ -610,9 +607,8 @@ fn render_row(
 }
 
 impl ParquetSource {
-    /// Reads up to `max` rows into `out`; with `tape`, the valid rows of a tape file whose
-    /// columns have the usual types as prints.
-    fn read(&mut self, out: &mut Batch, max: usize, tape: bool) -> Result<bool, ReplayError> {
+    /// Reads up to `max` rows into `out`.
+    fn read(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
         out.clear();
         let max = max.max(1);
         while out.len() < max {
@@ -640,23 +636,9 @@ impl ParquetSource {
                 Some(c) if ts_is_instant => Some(&cols[c]),
                 _ => None,
             };
-            let prints = typed.as_ref().filter(|t| tape && t.is_tape());
             let end = batch.len.min(batch.next_row + (max - out.len()));
             for row in batch.next_row..end {
-                if let Some((mut print, extras)) =
-                    prints.and_then(|t| t.print(row, &mut self.symbols))
-                {
-                    if let Some(secs) = ts_offsets.and_then(|col| offset_secs(col, row)) {
-                        print.ts = print.ts.with_offset(secs);
-                    }
-                    out.push_print(print, extras);
-                    continue;
-                }
-                // A tape row the print reading refused would be refused again as an event.
-                let typed_event = match prints {
-                    Some(_) => None,
-                    None => typed.as_ref().and_then(|t| t.event(row)),
-                };
+                let typed_event = typed.as_ref().and_then(|t| t.event(row));
                 let event = match typed_event {
                     Some(event) => Ok(event),
                     None => build_record(|index| match self.field_sources[index] {
@@ -666,7 +648,7 @@ impl ParquetSource {
                     })
                     .validate(self.default_type),
                 };
-                out.push_record(match event {
+                out.push(match event {
                     Ok(mut event) => {
                         if let Some(secs) = ts_offsets.and_then(|col| offset_secs(col, row)) {
                             event.ts = event.ts.with_offset(secs);
@@ -698,15 +680,7 @@ impl ParquetSource {
 
 impl Source for ParquetSource {
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
-        Batch::read_records(out, |batch| self.read(batch, max, false))
-    }
-
-    fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
-        self.read(out, max, true)
-    }
-
-    fn tape_symbols(&self) -> &[Id] {
-        self.symbols.as_slice()
+        self.read(out, max)
     }
 
     fn progress(&self) -> Progress {
@@ -725,7 +699,6 @@ impl Source for ParquetSource {
 mod tests {
     use super::*;
     use crate::naming::{Compression, Format};
-    use crate::source::Run;
     use proptest::prelude::*;
 
     /// How a test reads a file.
@@ -735,8 +708,6 @@ mod tests {
         Generic,
         /// Bulk rows typed, as events.
         Direct,
-        /// Bulk rows typed, trades as prints (turned back into events here).
-        Tape,
     }
 
     /// A per-type Parquet file of `event_type`.
@@ -768,15 +739,8 @@ mod tests {
         }
         let mut all = Vec::new();
         loop {
-            let (more, mut records) = if reading == Reading::Tape {
-                let mut batch = Batch::default();
-                let more = source.next_tape(&mut batch, 5).unwrap();
-                assert!(batch.len() <= 5);
-                (more, batch.into_records(source.tape_symbols()))
-            } else {
-                let mut batch = Vec::new();
-                (source.next_batch(&mut batch, 5).unwrap(), batch)
-            };
+            let mut records = Vec::new();
+            let more = source.next_batch(&mut records, 5).unwrap();
             all.append(&mut records);
             if !more {
                 return all;
@@ -911,10 +875,8 @@ mod tests {
             write(&path, columns);
             let direct = read_all(&path, EventType::Trade, Reading::Direct);
             let generic = read_all(&path, EventType::Trade, Reading::Generic);
-            let tape = read_all(&path, EventType::Trade, Reading::Tape);
             prop_assert_eq!(direct.len(), rows.len());
             prop_assert_eq!(&direct, &generic);
-            prop_assert_eq!(tape, generic);
         }
 
         /// The same for a start-of-day positions file.
@@ -975,46 +937,6 @@ mod tests {
         assert_eq!(typed(decimal_price, ints("qty", &[Some(300)])), Some(event));
         let float_qty = Column::new("qty".into(), [300.0f64]);
         assert_eq!(typed(text_price, float_qty), None, "a float quantity");
-    }
-
-    /// Valid trades of a tape file come out as prints, in read order with the records of the
-    /// rows that are not, and share one code per symbol.
-    #[test]
-    fn tape_rows_are_read_as_prints_in_order_with_the_invalid_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("trades.parquet");
-        let ts = 1_742_184_302_000_000;
-        write(
-            &path,
-            vec![
-                timestamps("ts", &[Some(ts), Some(ts), Some(ts + 1), Some(ts + 2)]),
-                texts(
-                    "symbol",
-                    &["7992", "7992", "3350", "7992"].map(|s| Some(s.to_string())),
-                ),
-                ints("qty", &[Some(100), Some(0), Some(200), Some(300)]),
-                texts(
-                    "price",
-                    &["112.5", "1", "80", "113"].map(|s| Some(s.to_string())),
-                ),
-            ],
-        );
-        let file = parquet_file(&path, EventType::Trade);
-        let mut source = ParquetSource::open(&file, &SourceOptions::default()).unwrap();
-        let mut batch = Batch::default();
-        assert!(
-            !source.next_tape(&mut batch, 100).unwrap(),
-            "the whole file at once"
-        );
-        assert_eq!(
-            batch.runs,
-            [Run::Prints(1), Run::Records(1), Run::Prints(2)]
-        );
-        assert!(matches!(batch.records[0], Record::Invalid(_)));
-        let codes: Vec<u32> = batch.prints.iter().map(|p| p.symbol).collect();
-        assert_eq!(codes, [0, 1, 0]);
-        assert_eq!(source.tape_symbols(), ["7992", "3350"]);
-        assert_eq!(batch.prints[2].qty, 300);
     }
 
     #[test]

@@ -11,9 +11,9 @@ use std::borrow::Cow;
 
 use polars::prelude::*;
 use pumpwatch_model::raw::{
-    position_from_cells, print_from_cells, trade_from_cells, PositionCells, TradeCells,
+    position_from_cells, trade_from_cells, PositionCells, TradeCells,
 };
-use pumpwatch_model::{Decimal, Event, Field, Print, PrintExtras, TapeSymbols};
+use pumpwatch_model::{Decimal, Event, Field};
 
 use crate::parquet_source::{Col, Direct, I128Array, I64Array, StrArray};
 
@@ -195,11 +195,6 @@ impl<'a> TypedRows<'a> {
         }))
     }
 
-    /// Whether the rows are trades, which [`TypedRows::print`] can read.
-    pub(crate) fn is_tape(&self) -> bool {
-        matches!(self.0, Rows::Trade { .. })
-    }
-
     /// Hands the cells of trade row `row` to `build`, if the rows are trades and the row has
     /// every required cell. The cells are built in place as `build`'s argument: a helper that
     /// returned them instead cost the Parquet replay about 7% (seven interleaved runs; most
@@ -230,17 +225,6 @@ impl<'a> TypedRows<'a> {
             trade_id: trade_id.and_then(|t| t.get(row)),
             aggressor: aggressor.and_then(|a| a.get(row)),
         }))
-    }
-
-    /// The row as a print, for trades; `None` when the row must be read as an event.
-    #[inline]
-    pub(crate) fn print(
-        &self,
-        row: usize,
-        symbols: &mut TapeSymbols,
-    ) -> Option<(Print, PrintExtras)> {
-        self.with_trade_cells(row, |cells| print_from_cells(cells, symbols))?
-            .ok()
     }
 
     /// The row's event, or `None` when the row must be read cell by cell.

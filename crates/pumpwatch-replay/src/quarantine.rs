@@ -18,8 +18,9 @@ struct Line<'a> {
     label: String,
     #[serde(rename = "type")]
     event_type: Option<&'static str>,
-    /// `null` for late events: they were valid when read and the engine does not know where
-    /// they came from.
+    /// Where the record was read: `file:line` or `file:row N`; for a late event, `input
+    /// record N`, its place (0-based) in the input as the run read it (a directory's files
+    /// merged by time).
     location: Option<&'a str>,
     original: &'a str,
 }
@@ -56,11 +57,59 @@ impl QuarantineWriter {
         self.write_line(&record.reason, Some(&record.location), &record.original)
     }
 
+    /// A writer that goes on with the file an interrupted run left: cut back to `bytes`
+    /// (what the run had written at its checkpoint), holding `records` records.
+    pub fn resume(path: impl Into<PathBuf>, bytes: u64, records: u64) -> Result<Self, ReplayError> {
+        let path = path.into();
+        let mut writer = QuarantineWriter::new(path.clone());
+        writer.written = records;
+        if bytes == 0 {
+            // Nothing was written before the checkpoint: a file there is not this run's.
+            if path.is_file() {
+                std::fs::remove_file(&path).map_err(|e| ReplayError::io(&path, e))?;
+            }
+            return Ok(writer);
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| ReplayError::io(&path, e))?;
+        file.set_len(bytes).map_err(|e| ReplayError::io(&path, e))?;
+        let mut file = file;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))
+            .map_err(|e| ReplayError::io(&path, e))?;
+        writer.out = Some(BufWriter::with_capacity(256 << 10, file));
+        Ok(writer)
+    }
+
+    /// Flushes what is buffered; returns the file's length (0: no file yet).
+    pub fn flush(&mut self) -> Result<u64, ReplayError> {
+        match &mut self.out {
+            None => Ok(0),
+            Some(out) => {
+                out.flush().map_err(|e| ReplayError::io(&self.path, e))?;
+                let len = out
+                    .get_ref()
+                    .metadata()
+                    .map_err(|e| ReplayError::io(&self.path, e))?
+                    .len();
+                Ok(len)
+            }
+        }
+    }
+
     /// Quarantines a valid event the engine rejected (typically [`InvalidReason::Late`]); its
-    /// original is the event in the contract's JSON form.
-    pub fn write_late(&mut self, event: &Event, reason: &InvalidReason) -> Result<(), ReplayError> {
+    /// original is the event in the contract's JSON form, its location `input record N`, its
+    /// place (0-based) in the input as the run read it.
+    pub fn write_late(
+        &mut self,
+        event: &Event,
+        reason: &InvalidReason,
+        position: u64,
+    ) -> Result<(), ReplayError> {
         let invalid = InvalidEvent::new(reason.clone(), Some(event.event_type()));
-        self.write_line(&invalid, None, &event.to_json_line())
+        let location = format!("input record {position}");
+        self.write_line(&invalid, Some(&location), &event.to_json_line())
     }
 
     fn write_line(

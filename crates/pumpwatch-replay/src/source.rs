@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use pumpwatch_model::{Event, EventType, Id, InvalidEvent, Print, PrintExtras};
+use pumpwatch_model::{Event, EventType, InvalidEvent};
 
 use crate::error::ReplayError;
 use crate::naming::{Compression, Format};
@@ -25,121 +25,6 @@ pub struct Quarantined {
     /// The record as it was written: the line for NDJSON (invalid UTF-8 replaced by U+FFFD),
     /// the row text for CSV, the row rendered as a JSON object for Parquet.
     pub original: String,
-}
-
-/// A batch of input in read order: records, and the prints of a tape read in compact form
-/// (see [`Source::next_tape`]). The order is kept as runs: so many records, then so many
-/// prints, and so on, each run taken from the front of its vector.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub records: Vec<Record>,
-    pub prints: Vec<Print>,
-    /// Beside each print, the fields the engine does not read.
-    pub extras: Vec<PrintExtras>,
-    pub runs: Vec<Run>,
-}
-
-/// A run of a [`Batch`]: this many records, or this many prints, in a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Run {
-    Records(usize),
-    Prints(usize),
-}
-
-impl Batch {
-    /// A batch of the records `records` already holds, in one run.
-    pub fn of_records(records: Vec<Record>) -> Self {
-        let runs = match records.len() {
-            0 => Vec::new(),
-            n => vec![Run::Records(n)],
-        };
-        Batch {
-            records,
-            runs,
-            ..Batch::default()
-        }
-    }
-
-    /// Runs `read` on a batch built around `out`'s buffer, for a source that reads into
-    /// batches and is asked for records only: what it read is left in `out`.
-    pub fn read_records(
-        out: &mut Vec<Record>,
-        read: impl FnOnce(&mut Batch) -> Result<bool, ReplayError>,
-    ) -> Result<bool, ReplayError> {
-        let mut batch = Batch::of_records(std::mem::take(out));
-        let result = read(&mut batch);
-        *out = batch.records;
-        result
-    }
-
-    /// Clears the batch and fills it with the records `read` puts in its record buffer, in
-    /// one run: how a source read for records only fills a batch.
-    pub fn fill_records(
-        &mut self,
-        read: impl FnOnce(&mut Vec<Record>) -> Result<bool, ReplayError>,
-    ) -> Result<bool, ReplayError> {
-        self.clear();
-        let result = read(&mut self.records);
-        if !self.records.is_empty() {
-            self.runs.push(Run::Records(self.records.len()));
-        }
-        result
-    }
-
-    pub fn clear(&mut self) {
-        self.records.clear();
-        self.prints.clear();
-        self.extras.clear();
-        self.runs.clear();
-    }
-
-    /// Records and prints together.
-    pub fn len(&self) -> usize {
-        self.records.len() + self.prints.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    #[inline]
-    pub fn push_record(&mut self, record: Record) {
-        self.records.push(record);
-        match self.runs.last_mut() {
-            Some(Run::Records(n)) => *n += 1,
-            _ => self.runs.push(Run::Records(1)),
-        }
-    }
-
-    #[inline]
-    pub fn push_print(&mut self, print: Print, extras: PrintExtras) {
-        self.prints.push(print);
-        self.extras.push(extras);
-        match self.runs.last_mut() {
-            Some(Run::Prints(n)) => *n += 1,
-            _ => self.runs.push(Run::Prints(1)),
-        }
-    }
-
-    /// Every record and print in read order, the prints as full events; `symbols` is the
-    /// symbol table of the source that read the prints.
-    pub fn into_records(self, symbols: &[Id]) -> Vec<Record> {
-        if self.prints.is_empty() {
-            return self.records;
-        }
-        let mut out = Vec::with_capacity(self.len());
-        let mut records = self.records.into_iter();
-        let mut prints = self.prints.iter().zip(&self.extras);
-        for run in self.runs {
-            match run {
-                Run::Records(n) => out.extend(records.by_ref().take(n)),
-                Run::Prints(n) => out.extend(prints.by_ref().take(n).map(|(print, extras)| {
-                    Record::Event(print.to_event(&symbols[print.symbol as usize], extras))
-                })),
-            }
-        }
-        out
-    }
 }
 
 /// How far a source has read, for a progress bar. For compressed files both numbers count
@@ -218,18 +103,6 @@ pub trait Source: Send {
     /// to be processed. An `Err` means the input cannot be read any further (an IO error or a
     /// corrupt compressed stream); records read before it were returned by earlier calls.
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError>;
-
-    /// As [`Source::next_batch`], but a source that reads a tape in bulk may hand its valid
-    /// trades out as prints, whose symbol codes index [`Source::tape_symbols`]; `max` counts
-    /// records and prints. By default, records only.
-    fn next_tape(&mut self, out: &mut Batch, max: usize) -> Result<bool, ReplayError> {
-        out.fill_records(|records| self.next_batch(records, max))
-    }
-
-    /// The symbol table of the prints this source hands out (append-only).
-    fn tape_symbols(&self) -> &[Id] {
-        &[]
-    }
 
     /// Bytes read so far out of the total, for a progress bar.
     fn progress(&self) -> Progress;

@@ -284,7 +284,7 @@ fn the_quarantine_file_is_created_only_when_needed() {
     let mut writer = QuarantineWriter::new(&path);
     let late = event(TRADE);
     writer
-        .write_late(&late, &InvalidReason::Late { behind_ms: 1500 })
+        .write_late(&late, &InvalidReason::Late { behind_ms: 1500 }, 41)
         .unwrap();
     assert_eq!(writer.finish().unwrap(), 1);
     let line: serde_json::Value =
@@ -292,8 +292,30 @@ fn the_quarantine_file_is_created_only_when_needed() {
     assert_eq!(line["label"], "late");
     assert_eq!(line["type"], "trade");
     assert_eq!(line["reason"], "late event: 1500 ms behind the watermark");
-    assert_eq!(line["location"], serde_json::Value::Null);
+    assert_eq!(line["location"], "input record 41");
     assert_eq!(event(line["original"].as_str().unwrap()), late);
+
+    // A resumed run cuts the file back to its checkpoint and goes on after it.
+    let mut writer = QuarantineWriter::new(&path);
+    writer
+        .write_late(&late, &InvalidReason::Late { behind_ms: 1 }, 1)
+        .unwrap();
+    let at_checkpoint = writer.flush().unwrap();
+    writer
+        .write_late(&late, &InvalidReason::Late { behind_ms: 2 }, 2)
+        .unwrap();
+    assert_eq!(writer.finish().unwrap(), 2);
+    let mut writer = QuarantineWriter::resume(&path, at_checkpoint, 1).unwrap();
+    writer
+        .write_late(&late, &InvalidReason::Late { behind_ms: 3 }, 3)
+        .unwrap();
+    assert_eq!(writer.finish().unwrap(), 2);
+    let text = fs::read_to_string(&path).unwrap();
+    let locations: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["location"].to_string())
+        .collect();
+    assert_eq!(locations, ["\"input record 1\"", "\"input record 3\""]);
 }
 
 #[test]

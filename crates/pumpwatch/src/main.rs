@@ -7,7 +7,10 @@ use clap::{Parser, Subcommand};
 mod allocator;
 mod config;
 mod eval_cmd;
+mod merge_cmd;
+mod output;
 mod replay_cmd;
+mod resume;
 mod simulate_cmd;
 mod summary;
 
@@ -31,6 +34,9 @@ enum Command {
     Check(replay_cmd::CheckArgs),
     /// Convert an input (file or directory) to per-type NDJSON, CSV or Parquet files.
     Convert(replay_cmd::ConvertArgs),
+    /// Merge the alert files of the partitions of a split run (replay --partition I/N) into
+    /// the alerts one run gives, in its order.
+    MergeAlerts(merge_cmd::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Check(args) => replay_cmd::check(args),
         Command::Convert(args) => replay_cmd::convert(args),
+        Command::MergeAlerts(args) => merge_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,18 +1,21 @@
-//! `pumpwatch replay` and `pumpwatch convert`: drive the engine over files, exactly as the
-//! live feed would, and print what fired.
+//! `pumpwatch replay`, `check` and `convert`: drive the engines over files through the
+//! driver, exactly as a live feed would, and print what fired.
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use pumpwatch_core::{Engine, Input, Output};
+use pumpwatch_core::{Engine, Partition};
+use pumpwatch_driver::{Checkpoint, Driver, DriverOptions};
 use pumpwatch_model::EventType;
-use pumpwatch_replay::{Batch, OutputFormat, QuarantineWriter, Record, Run, Source, SourceOptions};
+use pumpwatch_replay::{OutputFormat, QuarantineWriter, Record, Source, SourceOptions};
 
-use crate::summary::{self, RunCounts};
+use crate::output::{AlertsOut, PartitionHeader, ReplaySink};
+use crate::resume;
+use crate::summary::{self, Quarantine, RunCounts};
 
 /// Records pulled from the source at a time.
 const BATCH_RECORDS: usize = 4_096;
@@ -66,18 +69,186 @@ pub struct ReplayArgs {
     /// Never draw a progress bar (it is drawn only when standard error is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Split the accounts across this many engines, each on a thread of its own: the same
+    /// alerts, in the same order, as one.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: u32,
+    /// Run one share I of N of the accounts (0 <= I < N), for a run split across machines:
+    /// the alerts go out with their firing keys, for `pumpwatch merge-alerts`.
+    #[arg(long, value_name = "I/N")]
+    pub partition: Option<Partition>,
+    /// Write the alerts to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Keep a checkpoint in this directory; the same command after a crash goes on from it
+    /// and --out ends as an uninterrupted run's. Needs --out.
+    #[arg(long, requires = "out")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Seconds of wall time between two checkpoints (0: after every batch).
+    #[arg(long, default_value_t = 30)]
+    pub checkpoint_secs: u64,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = crate::config::load(args.config.as_deref())?;
-    let engine = Engine::new(config)?;
-    drive(
-        &args.input,
-        &args.open,
-        &args.quarantine,
-        args.no_progress,
-        Some(engine),
-    )
+    if args.partition.is_some() && args.threads > 1 {
+        bail!("--partition runs one share on one engine: drop --threads");
+    }
+    let started = Instant::now();
+    let source = open_input(&args.input, &args.open)?;
+    let progress = progress_bar(source.as_ref(), args.no_progress);
+    let options = DriverOptions {
+        batch_records: BATCH_RECORDS,
+        threads: args.threads,
+        // A pipe's read waits for input: the alerts before it must be out first.
+        read_ahead: args.input != Path::new("-"),
+        ..DriverOptions::default()
+    };
+    let identity = resume::RunIdentity {
+        input: args.input.display().to_string(),
+        out: args
+            .out
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        config_version: config.version(),
+        split: match args.partition {
+            Some(p) => format!("partition {p}"),
+            None => format!("threads {}", args.threads),
+        },
+    };
+    let resumed = match &args.checkpoint_dir {
+        Some(dir) => resume::load(dir, &identity)?,
+        None => None,
+    };
+    let alerts = match &args.out {
+        Some(path) => AlertsOut::file(path, resumed.as_ref().map(|r| r.alerts_bytes))?,
+        None => AlertsOut::stdout(),
+    };
+    let quarantine = match &resumed {
+        Some(r) => QuarantineWriter::resume(&args.quarantine, r.quarantine_bytes, r.quarantine_records)?,
+        None => QuarantineWriter::new(&args.quarantine),
+    };
+    let mut sink = ReplaySink::new(alerts, quarantine, args.partition);
+    let mut driver = match &resumed {
+        Some(r) => {
+            let checkpoint = Checkpoint::from_bytes(&r.driver).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "pumpwatch: resuming from the checkpoint in {} ({} records already read)",
+                args.checkpoint_dir.as_deref().unwrap_or(Path::new(".")).display(),
+                checkpoint.records_taken.iter().sum::<u64>()
+            );
+            Driver::resume(&config, vec![source], &options, &checkpoint)?
+        }
+        None => {
+            let engines = match args.partition {
+                Some(p) => vec![Engine::for_partition(config.clone(), p)?],
+                None => pumpwatch_driver::engines::shares(&config, args.threads)?,
+            };
+            if let Some(p) = args.partition {
+                sink.write_header(&PartitionHeader {
+                    partition: p.to_string(),
+                    config_version: config.version(),
+                })?;
+            }
+            Driver::from_engines(engines, vec![source], &options)?
+        }
+    };
+    let mut last_checkpoint = Instant::now();
+    let mut checkpoints = CheckpointStats::default();
+    while driver.step(&mut sink)? {
+        if let Some(bar) = &progress {
+            bar.set_position(driver.sources().map(|s| s.progress().bytes_read).sum());
+        }
+        if let Some(dir) = &args.checkpoint_dir {
+            if last_checkpoint.elapsed().as_secs() >= args.checkpoint_secs {
+                let started = Instant::now();
+                let bytes = write_checkpoint(dir, &identity, &mut driver, &mut sink, &args)?;
+                checkpoints.note(bytes, started.elapsed());
+                last_checkpoint = Instant::now();
+            }
+        }
+    }
+    sink.alerts.flush()?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let stats = driver.engine_stats()?;
+    let counts = driver.counts().clone();
+    let ReplaySink { quarantine, .. } = sink;
+    let quarantined = quarantine.finish()?;
+    if quarantined == 0 {
+        remove_stale_quarantine(&args.quarantine)?;
+    }
+    if let Some(dir) = &args.checkpoint_dir {
+        resume::clear(dir)?;
+    }
+    if counts.read_total() + counts.invalid_total() == 0 {
+        eprintln!("pumpwatch: warning: {} holds no events", args.input.display());
+    }
+    let quarantine = (quarantined > 0).then(|| Quarantine {
+        records: quarantined,
+        path: args.quarantine.display().to_string(),
+    });
+    eprint!(
+        "{}",
+        summary::render(&counts, quarantine.as_ref(), Some(&stats), started.elapsed())
+    );
+    if checkpoints.written > 0 {
+        eprintln!(
+            "  checkpoints    {} written, the last {:.1} MiB, the longest took {:.3} s",
+            checkpoints.written,
+            checkpoints.last_bytes as f64 / (1 << 20) as f64,
+            checkpoints.longest.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// What the checkpoints of a run cost.
+#[derive(Debug, Default)]
+struct CheckpointStats {
+    written: u64,
+    last_bytes: u64,
+    longest: std::time::Duration,
+}
+
+impl CheckpointStats {
+    fn note(&mut self, bytes: u64, took: std::time::Duration) {
+        self.written += 1;
+        self.last_bytes = bytes;
+        self.longest = self.longest.max(took);
+    }
+}
+
+/// Takes the driver's checkpoint with both output files synced to it, and saves it.
+fn write_checkpoint(
+    dir: &Path,
+    identity: &resume::RunIdentity,
+    driver: &mut Driver,
+    sink: &mut ReplaySink,
+    args: &ReplayArgs,
+) -> anyhow::Result<u64> {
+    let checkpoint = driver.checkpoint(sink)?;
+    let alerts_bytes = sink.alerts.flush()?;
+    let quarantine_bytes = sink.quarantine.flush()?;
+    if let Some(out) = &args.out {
+        resume::sync(out)?;
+    }
+    resume::sync(&args.quarantine)?;
+    let driver_bytes = checkpoint.to_bytes();
+    let size = driver_bytes.len() as u64;
+    resume::save(
+        dir,
+        &resume::RunCheckpoint {
+            run: identity.clone(),
+            alerts_bytes,
+            quarantine_bytes,
+            quarantine_records: sink.quarantine.written(),
+            driver: driver_bytes,
+        },
+    )?;
+    Ok(size)
 }
 
 #[derive(Debug, Args)]
@@ -97,66 +268,25 @@ pub struct CheckArgs {
 /// Reads and validates an input without running the engine: the counts by type and by reason,
 /// and the parse-only rate that bounds a replay.
 pub fn check(args: CheckArgs) -> anyhow::Result<()> {
-    drive(
-        &args.input,
-        &args.open,
-        &args.quarantine,
-        args.no_progress,
-        None,
-    )
-}
-
-/// Pulls every record of `input`; valid events go through the engine when there is one.
-fn drive(
-    input: &Path,
-    open: &InputArgs,
-    quarantine_path: &Path,
-    no_progress: bool,
-    mut engine: Option<Engine>,
-) -> anyhow::Result<()> {
-    let mut source = open_input(input, open)?;
-    let progress = progress_bar(source.as_ref(), no_progress);
-    let stdout = std::io::stdout();
-    let mut alerts_out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut quarantine = QuarantineWriter::new(quarantine_path);
-    let mut counts = RunCounts::default();
     let started = Instant::now();
-
-    let mut batch = Batch::default();
-    let mut outputs = Vec::new();
+    let mut source = open_input(&args.input, &args.open)?;
+    let progress = progress_bar(source.as_ref(), args.no_progress);
+    let mut quarantine = QuarantineWriter::new(&args.quarantine);
+    let mut counts = RunCounts::default();
+    let mut batch = Vec::with_capacity(BATCH_RECORDS);
     loop {
-        let more = source.next_tape(&mut batch, BATCH_RECORDS)?;
-        let symbols = source.tape_symbols();
-        let mut records = batch.records.drain(..);
-        let mut prints = batch.prints.iter().zip(&batch.extras);
-        for run in &batch.runs {
-            match *run {
-                Run::Records(n) => {
-                    for record in records.by_ref().take(n) {
-                        take_record(
-                            record,
-                            &mut engine,
-                            &mut counts,
-                            &mut quarantine,
-                            &mut outputs,
-                        )?;
-                    }
-                }
-                Run::Prints(n) => {
-                    counts.read_by_type[EventType::Trade.index()] += n as u64;
-                    if let Some(engine) = engine.as_mut() {
-                        for (print, extras) in prints.by_ref().take(n) {
-                            engine.step_print(print, symbols, extras, &mut outputs);
-                        }
-                    }
+        let more = source.next_batch(&mut batch, BATCH_RECORDS)?;
+        for record in batch.drain(..) {
+            match record {
+                Record::Event(event) => counts.read_by_type[event.event_type().index()] += 1,
+                Record::Invalid(invalid) => {
+                    *counts
+                        .invalid_by_label
+                        .entry(invalid.reason.reason.label())
+                        .or_default() += 1;
+                    quarantine.write(&invalid)?;
                 }
             }
-        }
-        if emit(&mut outputs, &mut alerts_out, &mut quarantine, &mut counts)? {
-            // Each alert reaches a pipe when it fires, not when the buffer fills.
-            alerts_out
-                .flush()
-                .context("cannot write alerts to standard output")?;
         }
         if let Some(bar) = &progress {
             bar.set_position(source.progress().bytes_read);
@@ -165,57 +295,24 @@ fn drive(
             break;
         }
     }
-    if let Some(engine) = engine.as_mut() {
-        engine.step(Input::Flush, &mut outputs);
-    }
-    emit(&mut outputs, &mut alerts_out, &mut quarantine, &mut counts)?;
-    alerts_out
-        .flush()
-        .context("cannot write alerts to standard output")?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    counts.quarantined = quarantine.finish()?;
-    if counts.quarantined > 0 {
-        counts.quarantine_path = Some(quarantine_path.display().to_string());
-    } else {
-        remove_stale_quarantine(quarantine_path)?;
+    let quarantined = quarantine.finish()?;
+    if quarantined == 0 {
+        remove_stale_quarantine(&args.quarantine)?;
     }
     if counts.read_total() + counts.invalid_total() == 0 {
-        eprintln!("pumpwatch: warning: {} holds no events", input.display());
+        eprintln!("pumpwatch: warning: {} holds no events", args.input.display());
     }
-    let stats = engine.as_ref().map(Engine::stats);
+    let quarantine = (quarantined > 0).then(|| Quarantine {
+        records: quarantined,
+        path: args.quarantine.display().to_string(),
+    });
     eprint!(
         "{}",
-        summary::render(&counts, stats.as_ref(), started.elapsed())
+        summary::render(&counts, quarantine.as_ref(), None, started.elapsed())
     );
-    Ok(())
-}
-
-/// Counts a record; a valid event goes through the engine when there is one, an invalid
-/// record to the quarantine.
-fn take_record(
-    record: Record,
-    engine: &mut Option<Engine>,
-    counts: &mut RunCounts,
-    quarantine: &mut QuarantineWriter,
-    outputs: &mut Vec<Output>,
-) -> anyhow::Result<()> {
-    match record {
-        Record::Event(event) => {
-            counts.read_by_type[event.event_type().index()] += 1;
-            if let Some(engine) = engine.as_mut() {
-                engine.step(Input::Event(event), outputs);
-            }
-        }
-        Record::Invalid(invalid) => {
-            *counts
-                .invalid_by_label
-                .entry(invalid.reason.reason.label())
-                .or_default() += 1;
-            quarantine.write(&invalid)?;
-        }
-    }
     Ok(())
 }
 
@@ -235,31 +332,6 @@ fn remove_stale_quarantine(path: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Writes alerts in the order they fired; late events go to the quarantine with their reason.
-/// Whether any alert was written.
-fn emit(
-    outputs: &mut Vec<Output>,
-    alerts: &mut impl Write,
-    quarantine: &mut QuarantineWriter,
-    counts: &mut RunCounts,
-) -> anyhow::Result<bool> {
-    let mut alerted = false;
-    for output in outputs.drain(..) {
-        match output {
-            Output::Alert(alert) => {
-                writeln!(alerts, "{}", alert.to_json_line())
-                    .context("cannot write alerts to standard output")?;
-                alerted = true;
-            }
-            Output::Late { event, reason } => {
-                *counts.invalid_by_label.entry(reason.label()).or_default() += 1;
-                quarantine.write_late(&event, &reason)?;
-            }
-        }
-    }
-    Ok(alerted)
 }
 
 fn progress_bar(source: &dyn Source, disabled: bool) -> Option<ProgressBar> {

@@ -1,35 +1,28 @@
 //! The run summary printed on standard error: what was read, what was rejected and why, what
 //! fired, and how fast.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use pumpwatch_core::EngineStats;
 use pumpwatch_model::EventType;
 
-/// What a replay saw, beyond the engine's own counters.
-#[derive(Debug, Default)]
-pub struct RunCounts {
-    pub read_by_type: [u64; 7],
-    /// Invalid records by reason label (bounded set: reason codes × contract field names).
-    pub invalid_by_label: BTreeMap<String, u64>,
-    pub quarantined: u64,
-    pub quarantine_path: Option<String>,
-}
+pub use pumpwatch_driver::RunCounts;
 
-impl RunCounts {
-    pub fn read_total(&self) -> u64 {
-        self.read_by_type.iter().sum()
-    }
-
-    pub fn invalid_total(&self) -> u64 {
-        self.invalid_by_label.values().sum()
-    }
+/// How many records went to which quarantine file.
+#[derive(Debug)]
+pub struct Quarantine {
+    pub records: u64,
+    pub path: String,
 }
 
 /// The summary; `stats` is `None` for a parse-only `check`.
-pub fn render(counts: &RunCounts, stats: Option<&EngineStats>, wall: Duration) -> String {
+pub fn render(
+    counts: &RunCounts,
+    quarantine: Option<&Quarantine>,
+    stats: Option<&EngineStats>,
+    wall: Duration,
+) -> String {
     let mut s = String::new();
     let secs = wall.as_secs_f64().max(1e-9);
     let records = counts.read_total() + counts.invalid_total();
@@ -64,8 +57,8 @@ pub fn render(counts: &RunCounts, stats: Option<&EngineStats>, wall: Duration) -
             reasons.join(", ")
         );
     }
-    if let Some(path) = &counts.quarantine_path {
-        let _ = writeln!(s, "  quarantined    {} → {path}", counts.quarantined);
+    if let Some(q) = quarantine {
+        let _ = writeln!(s, "  quarantined    {} → {}", q.records, q.path);
     }
     if let Some(stats) = stats {
         engine_lines(&mut s, stats);

@@ -1,8 +1,288 @@
-//! The detectors: a closed set, one module each. A detector reads engine state at one moment
-//! and returns an alert or nothing; it never changes state (the engine records that it fired).
+//! The detectors: a closed set of rules, one module each.
+//!
+//! A rule owns its config section (with its validation), its own state and its hooks; it
+//! reads the engine's shared account and symbol state and never changes it. The engine knows
+//! no rule by name: it builds a [`RuleSet`] from [`RulesConfig`] and calls the set's hooks
+//! after each event has been applied to the shared state. How long an account's windows keep
+//! their items is the longest history any enabled rule asks for; each rule reads only its own
+//! window of it.
+//!
+//! Adding a rule: a module here with a `Config` (serde, `validate`) and a type implementing
+//! [`Rule`], a field in [`RulesConfig`] and a line in [`RuleSet::new`].
 
 pub mod ato_liquidation_thin_buy;
 mod format;
+
+use pumpwatch_model::{Alert, Auth, Execution, Timestamp, Trade};
+use serde::{Deserialize, Serialize};
+
+use crate::account::AccountState;
+use crate::config::{ConfigError, EngineSettings};
+use crate::market::Market;
+use crate::snapshot::SnapshotError;
+use ato_liquidation_thin_buy::AtoLiquidationThinBuy;
+
+/// One section per rule, `[rules.NAME]` in the TOML file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    #[serde(default)]
+    pub ato_liquidation_thin_buy: ato_liquidation_thin_buy::Config,
+}
+
+impl RulesConfig {
+    /// Checks every rule's section; the first bad value is returned with its field path.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.ato_liquidation_thin_buy.validate()
+    }
+}
+
+/// What every hook reads besides the account or symbol it is about: the shared state.
+#[derive(Clone, Copy, Debug)]
+pub struct Shared<'a> {
+    pub market: &'a Market,
+    pub settings: &'a EngineSettings,
+    /// Stamped on every alert.
+    pub config_version: &'a str,
+}
+
+/// A detector. Hooks run after the event they are named for has been applied to the shared
+/// state, in event-time order; a rule pushes what fires into `alerts`. Every hook but the
+/// ones a rule needs does nothing.
+pub trait Rule: std::fmt::Debug + Send {
+    /// The rule id alerts carry.
+    fn name(&self) -> &'static str;
+
+    /// How far back (s) the rule reads an account's order, fill and login windows.
+    fn history_secs(&self) -> u64;
+
+    /// An order entered or replaced: `index` is its position in the account's order window.
+    fn on_order(
+        &mut self,
+        _shared: &Shared<'_>,
+        _account: &AccountState,
+        _index: usize,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// One of the account's orders filled: `fill` is the execution as received (its
+    /// counterparty, when the broker sends one, names who was on the other side), `symbol`
+    /// its symbol's handle; the fill is also the newest in the account's fill window.
+    fn on_execution(
+        &mut self,
+        _shared: &Shared<'_>,
+        _account: &AccountState,
+        _fill: &Execution,
+        _symbol: u32,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// A login, logout, failed login or account change of the account, as received (device,
+    /// IP, country, MFA).
+    fn on_auth(
+        &mut self,
+        _shared: &Shared<'_>,
+        _account: &AccountState,
+        _auth: &Auth,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// Whether the rule has an [`Rule::on_trade`] hook: the tape's prints call no hook unless
+    /// a rule says so.
+    fn uses_trades(&self) -> bool {
+        false
+    }
+
+    /// Whether the rule has an [`Rule::on_watermark`] hook: ticks happen only if a rule says
+    /// so.
+    fn uses_watermark(&self) -> bool {
+        false
+    }
+
+    /// A print on the public tape (`trade`, as received: size, price, aggressor) of the
+    /// symbol with handle `symbol`, after the symbol's state took it.
+    fn on_trade(
+        &mut self,
+        _shared: &Shared<'_>,
+        _trade: &Trade,
+        _symbol: u32,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// The rule's own state for a snapshot; equal states give equal bytes.
+    fn save_state(&self) -> Vec<u8>;
+
+    /// Puts back the state [`Rule::save_state`] wrote.
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError>;
+
+    /// Event time passed `now`, a whole second: called before the first event of a later
+    /// second is applied, once however many seconds it skips, and never by the end of input.
+    /// It follows the processed events, not the sources' watermarks, so a replay and a live
+    /// feed of the same events see the same calls.
+    fn on_watermark(&mut self, _shared: &Shared<'_>, _now: Timestamp, _alerts: &mut Vec<Alert>) {}
+}
+
+/// The enabled rules, in a fixed order: when two fire on one event, their alerts come in
+/// this order.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Box<dyn Rule>>,
+    history_nanos: i64,
+}
+
+impl RuleSet {
+    /// The enabled rules of a validated config.
+    pub fn new(config: &RulesConfig) -> Self {
+        let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+        if config.ato_liquidation_thin_buy.enabled {
+            rules.push(Box::new(AtoLiquidationThinBuy::new(
+                config.ato_liquidation_thin_buy.clone(),
+            )));
+        }
+        let history_secs = rules.iter().map(|r| r.history_secs()).max().unwrap_or(0);
+        RuleSet {
+            rules,
+            history_nanos: i64::try_from(history_secs)
+                .unwrap_or(i64::MAX / 1_000_000_000)
+                .saturating_mul(1_000_000_000),
+        }
+    }
+
+    pub fn has_trade_hooks(&self) -> bool {
+        self.rules.iter().any(|r| r.uses_trades())
+    }
+
+    pub fn has_watermark_hooks(&self) -> bool {
+        self.rules.iter().any(|r| r.uses_watermark())
+    }
+
+    /// A set of the given rules (tests of hooks no shipped rule uses).
+    #[cfg(test)]
+    pub(crate) fn of(rules: Vec<Box<dyn Rule>>) -> Self {
+        let history_secs = rules.iter().map(|r| r.history_secs()).max().unwrap_or(0);
+        RuleSet {
+            rules,
+            history_nanos: history_secs as i64 * 1_000_000_000,
+        }
+    }
+
+    /// How long (ns) account windows keep items: the longest history any rule reads.
+    pub fn history_nanos(&self) -> i64 {
+        self.history_nanos
+    }
+
+    /// The enabled rules' ids, in order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.rules.iter().map(|r| r.name())
+    }
+
+    /// Every rule's id and state, for a snapshot.
+    pub fn save_states(&self) -> Vec<(&'static str, Vec<u8>)> {
+        self.rules.iter().map(|r| (r.name(), r.save_state())).collect()
+    }
+
+    /// Puts back the states of [`RuleSet::save_states`]: the same rules, in the same order.
+    pub fn restore_states(&mut self, states: &[(String, Vec<u8>)]) -> Result<(), SnapshotError> {
+        let names: Vec<&str> = states.iter().map(|(name, _)| name.as_str()).collect();
+        if !names.iter().copied().eq(self.names()) {
+            return Err(SnapshotError::Corrupt(format!(
+                "the snapshot holds rules {names:?}, the config enables {:?}",
+                self.names().collect::<Vec<_>>()
+            )));
+        }
+        for (rule, (_, bytes)) in self.rules.iter_mut().zip(states) {
+            rule.restore_state(bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `hook` on every rule; each alert that fires is handed to `fired` with its rule id.
+    fn each(
+        &mut self,
+        fired: &mut dyn FnMut(&'static str, Alert),
+        mut hook: impl FnMut(&mut dyn Rule, &mut Vec<Alert>),
+    ) {
+        let mut alerts = Vec::new();
+        for rule in &mut self.rules {
+            hook(rule.as_mut(), &mut alerts);
+            let name = rule.name();
+            for alert in alerts.drain(..) {
+                fired(name, alert);
+            }
+        }
+    }
+
+    pub fn on_order(
+        &mut self,
+        shared: &Shared<'_>,
+        account: &AccountState,
+        index: usize,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            rule.on_order(shared, account, index, now, alerts)
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_execution(
+        &mut self,
+        shared: &Shared<'_>,
+        account: &AccountState,
+        fill: &Execution,
+        symbol: u32,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            rule.on_execution(shared, account, fill, symbol, now, alerts)
+        });
+    }
+
+    pub fn on_auth(
+        &mut self,
+        shared: &Shared<'_>,
+        account: &AccountState,
+        auth: &Auth,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            rule.on_auth(shared, account, auth, now, alerts)
+        });
+    }
+
+    pub fn on_trade(
+        &mut self,
+        shared: &Shared<'_>,
+        trade: &Trade,
+        symbol: u32,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            rule.on_trade(shared, trade, symbol, now, alerts)
+        });
+    }
+
+    pub fn on_watermark(
+        &mut self,
+        shared: &Shared<'_>,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| rule.on_watermark(shared, now, alerts));
+    }
+}
 
 use sha2::{Digest, Sha256};
 

@@ -2,33 +2,118 @@
 //! most of its portfolio within a window and spends the proceeds (or margin buying power) on thin
 //! symbols it did not hold. Evaluated at the entry of each buy order, so the alert arrives while
 //! the rest of the attacker's orders can still be held.
+//!
+//! Its own state is the time of each account's last alert (no account alerts twice within
+//! `realert_secs`); everything else it reads is the engine's shared account and symbol state.
+
+mod config;
+mod explain;
 
 use std::collections::BTreeMap;
 
-use pumpwatch_model::{Action, Alert, Decimal, Evidence, Feature, Severity, Side, Timestamp};
+use pumpwatch_model::{Action, Alert, Decimal, Feature, Severity, Side, Timestamp};
 use rust_decimal::prelude::ToPrimitive;
+use rustc_hash::FxHashMap;
 
-use super::alert_id;
-use super::format::{duration, percent, yen};
+pub use self::config::Config;
+use super::{alert_id, Rule, Shared};
 use crate::account::{AccountState, OrderLeg};
-use crate::config::AtoLiquidationThinBuyConfig;
 use crate::market::{Liquidity, Market};
+use crate::snapshot::SnapshotError;
 
 pub const RULE: &str = "ato_liquidation_thin_buy";
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
+/// The last-alert map is pruned of entries past `realert_secs` when it grows past this.
+const LAST_ALERTS_PRUNE_AT: usize = 4_096;
 
-/// What the rule needs besides the account and the market.
+/// The rule and its state.
+#[derive(Clone, Debug)]
+pub struct AtoLiquidationThinBuy {
+    config: Config,
+    /// Account number → event time (UTC nanos) of its last alert.
+    last_alert: FxHashMap<u32, i64>,
+}
+
+impl AtoLiquidationThinBuy {
+    pub fn new(config: Config) -> Self {
+        AtoLiquidationThinBuy {
+            config,
+            last_alert: FxHashMap::default(),
+        }
+    }
+
+    fn alerted_recently(&self, account: u32, now_nanos: i64) -> bool {
+        self.last_alert.get(&account).is_some_and(|t| {
+            now_nanos - t < self.config.realert_secs as i64 * NANOS_PER_SEC
+        })
+    }
+
+    fn note_alert(&mut self, account: u32, now_nanos: i64) {
+        if self.last_alert.len() >= LAST_ALERTS_PRUNE_AT {
+            let realert = self.config.realert_secs as i64 * NANOS_PER_SEC;
+            self.last_alert.retain(|_, t| now_nanos - *t < realert);
+        }
+        self.last_alert.insert(account, now_nanos);
+    }
+}
+
+impl Rule for AtoLiquidationThinBuy {
+    fn name(&self) -> &'static str {
+        RULE
+    }
+
+    fn history_secs(&self) -> u64 {
+        self.config.window_secs
+    }
+
+    /// The last-alert map as its entries sorted by account.
+    fn save_state(&self) -> Vec<u8> {
+        let mut last_alert: Vec<(u32, i64)> = self.last_alert.iter().map(|(a, t)| (*a, *t)).collect();
+        last_alert.sort_unstable();
+        postcard::to_stdvec(&last_alert).expect("a list of integers serializes")
+    }
+
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let last_alert: Vec<(u32, i64)> = postcard::from_bytes(bytes)?;
+        self.last_alert = last_alert.into_iter().collect();
+        Ok(())
+    }
+
+    fn on_order(
+        &mut self,
+        shared: &Shared<'_>,
+        account: &AccountState,
+        index: usize,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        if self.alerted_recently(account.number, now.utc_nanos) {
+            return;
+        }
+        let ctx = Context {
+            config: &self.config,
+            session_secs: shared.settings.session_secs,
+            config_version: shared.config_version,
+        };
+        if let Some(alert) = evaluate(&ctx, account, shared.market, index, now) {
+            self.note_alert(account.number, now.utc_nanos);
+            alerts.push(alert);
+        }
+    }
+}
+
+/// What the evaluation needs besides the account and the market.
 #[derive(Clone, Copy, Debug)]
-pub struct Context<'a> {
-    pub config: &'a AtoLiquidationThinBuyConfig,
-    pub session_secs: u64,
-    pub config_version: &'a str,
+struct Context<'a> {
+    config: &'a Config,
+    session_secs: u64,
+    config_version: &'a str,
 }
 
 /// A thin symbol the account bought in the window without having held it.
 #[derive(Clone, Debug)]
-struct Target {
+pub(super) struct Target {
     symbol: u32,
     qty: u64,
     value: Decimal,
@@ -37,7 +122,7 @@ struct Target {
 
 /// The measurements of the pattern at one moment.
 #[derive(Debug, Default)]
-struct Measures {
+pub(super) struct Measures {
     portfolio_value: Decimal,
     sold_value: Decimal,
     sell_orders: usize,
@@ -50,7 +135,7 @@ struct Measures {
     unseen_session: bool,
 }
 
-fn to_f64(value: Decimal) -> f64 {
+pub(super) fn to_f64(value: Decimal) -> f64 {
     value.to_f64().unwrap_or(0.0)
 }
 
@@ -87,7 +172,7 @@ impl Context<'_> {
 }
 
 /// The value an order leg stands for: its limit price, or the symbol's mark for market orders.
-fn leg_value(leg: &OrderLeg, qty: u64, market: &Market) -> Decimal {
+pub(super) fn leg_value(leg: &OrderLeg, qty: u64, market: &Market) -> Decimal {
     let price = leg
         .price
         .filter(|_| !leg.market_order)
@@ -170,7 +255,7 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
 }
 
 /// Evaluates the rule at the entry of the order at `trigger_index` in the account's window.
-pub fn evaluate(
+fn evaluate(
     ctx: &Context<'_>,
     account: &AccountState,
     market: &Market,
@@ -180,12 +265,6 @@ pub fn evaluate(
     let c = ctx.config;
     let (_, trigger) = account.orders().iter().nth(trigger_index)?;
     if trigger.side != Side::Buy || trigger.cancelled {
-        return None;
-    }
-    if account
-        .last_alert_nanos
-        .is_some_and(|t| now.utc_nanos - t < c.realert_secs as i64 * NANOS_PER_SEC)
-    {
         return None;
     }
     // Cheap rejections first: most buys are of liquid names or names already held.
@@ -198,10 +277,12 @@ pub fn evaluate(
     if !ctx.is_thin(&ctx.liquidity(market, trigger.symbol, now)) {
         return None;
     }
+    // The account's window may reach back further than this rule's (another rule's history).
+    let cutoff = now.utc_nanos - ctx.window_nanos();
     let has_sells_or_margin = account
         .orders()
         .iter()
-        .any(|(_, l)| l.side == Side::Sell || l.margin);
+        .any(|(ts, l)| *ts >= cutoff && (l.side == Side::Sell || l.margin));
     if !has_sells_or_margin {
         return None;
     }
@@ -354,7 +435,7 @@ pub fn evaluate(
         .map(|t| market.get(t.symbol).symbol().to_string())
         .collect();
     symbols.sort();
-    let summary = summary(
+    let summary = explain::summary(
         &account_id,
         &m,
         &targets,
@@ -382,7 +463,7 @@ pub fn evaluate(
         account_ids: vec![account_id],
         symbols,
         summary,
-        evidence: evidence(ctx, account, market, &targets, trigger, now),
+        evidence: explain::evidence(ctx, account, market, &targets, trigger, now),
         features,
         action,
         config_version: ctx.config_version.to_string(),
@@ -423,7 +504,7 @@ impl Identity {
 /// identity signals that usually come with a takeover.
 #[allow(clippy::too_many_arguments)]
 fn score(
-    c: &AtoLiquidationThinBuyConfig,
+    c: &Config,
     m: &Measures,
     liquidated: f64,
     spend_of_proceeds: f64,
@@ -468,172 +549,3 @@ fn score(
     score.round().clamp(0.0, 100.0) as u8
 }
 
-#[allow(clippy::too_many_arguments)]
-fn summary(
-    account_id: &str,
-    m: &Measures,
-    targets: &[Target],
-    market: &Market,
-    liquidated: f64,
-    spend_of_proceeds: f64,
-    margin_share: f64,
-    adv_share: f64,
-    funded_by_sales: bool,
-    trigger: &OrderLeg,
-    now: Timestamp,
-) -> String {
-    let names: Vec<&str> = targets
-        .iter()
-        .map(|t| market.get(t.symbol).symbol().as_str())
-        .collect();
-    let target_text = match names.as_slice() {
-        [one] => format!("thin symbol {one}"),
-        many => format!("thin symbols {}", many.join(", ")),
-    };
-    let price = targets[0]
-        .liquidity
-        .price
-        .map(|p| format!(" at about ¥{p:.0}"))
-        .unwrap_or_default();
-    let adv = if adv_share > 0.0 {
-        format!(", {adv_share:.1}× its normal daily volume")
-    } else {
-        String::new()
-    };
-    let funding = if funded_by_sales {
-        let since = m
-            .first_sell_nanos
-            .map(|t| duration((now.utc_nanos - t) / NANOS_PER_SEC))
-            .unwrap_or_default();
-        format!(
-            "sold {} of its {} portfolio ({} sell orders) within {since}, then ordered {} ({} of the proceeds)",
-            percent(liquidated),
-            yen(to_f64(m.portfolio_value)),
-            m.sell_orders,
-            yen(to_f64(m.thin_buy_value)),
-            percent(spend_of_proceeds.min(9.99)),
-        )
-    } else {
-        format!(
-            "ordered {} of margin buys ({} of its {} portfolio and cash)",
-            yen(to_f64(m.margin_thin_buy_value)),
-            percent(margin_share),
-            yen(to_f64(m.portfolio_value)),
-        )
-    };
-    format!(
-        "Account {account_id} {funding} of {target_text}{price} that it did not hold{adv}; order {} completes the pattern.",
-        trigger.order_id
-    )
-}
-
-fn evidence(
-    ctx: &Context<'_>,
-    account: &AccountState,
-    market: &Market,
-    targets: &[Target],
-    trigger: &OrderLeg,
-    now: Timestamp,
-) -> Vec<Evidence> {
-    let cutoff = now.utc_nanos - ctx.window_nanos();
-    let is_target = |symbol: u32| targets.iter().any(|t| t.symbol == symbol);
-    let mut items: Vec<(u8, Evidence)> = Vec::new();
-    for (_, note) in account.auth().iter().filter(|(ts, _)| *ts >= cutoff) {
-        let mut flags = vec![note.action.as_str()];
-        if note.new_device {
-            flags.push("new device or ip");
-        }
-        if note.foreign_country {
-            flags.push("foreign country");
-        }
-        if note.mfa_none {
-            flags.push("no mfa");
-        }
-        items.push((
-            1,
-            Evidence {
-                note: Some(flags.join(", ")),
-                ..evidence_item("auth", &note.id, note.ts, account)
-            },
-        ));
-    }
-    let mut counted_orders: Vec<&str> = Vec::new();
-    for (_, leg) in account.orders().iter().filter(|(ts, _)| *ts >= cutoff) {
-        let held = account.holding(leg.symbol).is_some_and(|h| h.sod_qty > 0);
-        let relevant = match leg.side {
-            Side::Sell => held,
-            Side::Buy => !held && is_target(leg.symbol),
-        };
-        if !relevant || leg.live_qty() == 0 {
-            continue;
-        }
-        counted_orders.push(&leg.order_id);
-        let is_trigger = leg.order_id == trigger.order_id;
-        let mut notes = Vec::new();
-        if is_trigger {
-            notes.push("trigger");
-        }
-        if leg.market_order {
-            notes.push("market order");
-        }
-        if leg.unseen_session {
-            notes.push("unseen session");
-        }
-        items.push((
-            if is_trigger { 0 } else { 2 },
-            Evidence {
-                symbol: Some(market.get(leg.symbol).symbol().to_string()),
-                side: Some(leg.side),
-                qty: Some(leg.live_qty()),
-                price: leg.price,
-                notional: Some(leg_value(leg, leg.live_qty(), market)),
-                margin: leg.margin.then_some(true),
-                note: (!notes.is_empty()).then(|| notes.join(", ")),
-                ..evidence_item("order", &leg.order_id, leg.ts, account)
-            },
-        ));
-    }
-    for (_, fill) in account.fills().iter().filter(|(ts, _)| *ts >= cutoff) {
-        if !counted_orders.contains(&fill.order_id.as_str()) {
-            continue;
-        }
-        items.push((
-            3,
-            Evidence {
-                symbol: Some(market.get(fill.symbol).symbol().to_string()),
-                side: Some(fill.side),
-                qty: Some(fill.qty),
-                price: Some(fill.price),
-                notional: Some(fill.price * Decimal::from(fill.qty)),
-                note: Some(format!("fill of {}", fill.order_id)),
-                ..evidence_item("execution", &fill.exec_id, fill.ts, account)
-            },
-        ));
-    }
-    // Keep the most telling items when there are too many: the trigger, auth, orders, fills.
-    items.sort_by_key(|(priority, e)| (*priority, e.ts));
-    items.truncate(ctx.config.evidence_max);
-    let mut kept: Vec<Evidence> = items.into_iter().map(|(_, e)| e).collect();
-    kept.sort_by(|a, b| {
-        a.ts.cmp(&b.ts)
-            .then_with(|| a.kind.cmp(&b.kind))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    kept
-}
-
-fn evidence_item(kind: &str, id: &str, ts: Timestamp, account: &AccountState) -> Evidence {
-    Evidence {
-        kind: kind.to_string(),
-        id: id.to_string(),
-        ts,
-        account_id: Some(account.id.to_string()),
-        symbol: None,
-        side: None,
-        qty: None,
-        price: None,
-        notional: None,
-        margin: None,
-        note: None,
-    }
-}

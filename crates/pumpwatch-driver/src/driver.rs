@@ -1,0 +1,272 @@
+//! The driver: reads a batch from the merged sources, hands it to the engines, and pushes
+//! what comes back into the sink, reading the next batch while the engines work.
+
+use pumpwatch_core::{EngineConfig, EngineStats};
+use pumpwatch_model::Event;
+use pumpwatch_replay::{Record, Source};
+
+use crate::checkpoint::{Checkpoint, CHECKPOINT_FORMAT};
+use crate::counts::RunCounts;
+use crate::engines::{self, Engines, Tagged};
+use crate::lanes::{Lanes, ReadState};
+use crate::sink::Sink;
+use crate::DriverError;
+
+/// How a run is driven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverOptions {
+    /// Records handed to the engines at a time (and between two flushes of the sink).
+    pub batch_records: usize,
+    /// Engines splitting the accounts, each on a thread of its own (1: one engine on the
+    /// calling thread).
+    pub threads: u32,
+    /// How far (ms of event time) the other sources may run ahead of one that has nothing to
+    /// send before it stops holding them back (see [`crate::lanes`]).
+    pub idle_bound_ms: u64,
+    /// Read the next batch while a split's engines work on this one. Only for sources whose
+    /// reads return at once (files): a read that waits for input (a pipe, a live feed) would
+    /// hold back the outputs of the batch before it.
+    pub read_ahead: bool,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            batch_records: 4_096,
+            threads: 1,
+            idle_bound_ms: 2_000,
+            read_ahead: true,
+        }
+    }
+}
+
+/// A batch handed to the engines whose outputs are not collected yet.
+struct InFlight {
+    first_step: u64,
+    /// The record position of each event of the batch.
+    positions: Vec<u64>,
+}
+
+/// One run: sources in, engines stepped, outputs into a sink. See the crate documentation.
+pub struct Driver {
+    lanes: Lanes,
+    engines: Engines,
+    counts: RunCounts,
+    batch_records: usize,
+    read_ahead: bool,
+    /// Events handed to the engines so far (the step number of the next).
+    steps: u64,
+    /// Records (valid or not) taken from the sources so far.
+    records: u64,
+    in_flight: Option<InFlight>,
+    exhausted: bool,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("engines", &self.engines)
+            .field("steps", &self.steps)
+            .field("records", &self.records)
+            .field("exhausted", &self.exhausted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A run from the start of `sources` through engines of `config`.
+    pub fn new(
+        config: &EngineConfig,
+        sources: Vec<Box<dyn Source>>,
+        options: &DriverOptions,
+    ) -> Result<Self, DriverError> {
+        let engines = Engines::split(config, options.threads)?;
+        Ok(Driver::with_engines(sources, engines, options))
+    }
+
+    /// A run through the given engines: one, or every share of one split (or one share of a
+    /// split across processes).
+    pub fn from_engines(
+        engines: Vec<pumpwatch_core::Engine>,
+        sources: Vec<Box<dyn Source>>,
+        options: &DriverOptions,
+    ) -> Result<Self, DriverError> {
+        Ok(Driver::with_engines(sources, Engines::new(engines)?, options))
+    }
+
+    /// A run that goes on from `checkpoint`: its engines restored, `sources` (the same
+    /// inputs, from their start) skipping what it had read. The checkpoint's split wins over
+    /// `options.threads`.
+    pub fn resume(
+        config: &EngineConfig,
+        sources: Vec<Box<dyn Source>>,
+        options: &DriverOptions,
+        checkpoint: &Checkpoint,
+    ) -> Result<Self, DriverError> {
+        if checkpoint.records_taken.len() != sources.len() {
+            return Err(DriverError::Checkpoint(format!(
+                "the checkpoint is of {} sources, the input has {}",
+                checkpoint.records_taken.len(),
+                sources.len()
+            )));
+        }
+        let engines = Engines::new(engines::restore(config, &checkpoint.engines)?)?;
+        let mut driver = Driver::with_engines(sources, engines, options);
+        driver.lanes.skip(&checkpoint.records_taken)?;
+        if driver.lanes.taken() != checkpoint.records_taken {
+            return Err(DriverError::Checkpoint(
+                "the input is shorter than what the checkpoint had read: not the same input"
+                    .into(),
+            ));
+        }
+        driver.counts = checkpoint.counts.clone();
+        driver.steps = checkpoint.records_stepped;
+        driver.records = checkpoint.records_taken.iter().sum();
+        Ok(driver)
+    }
+
+    fn with_engines(sources: Vec<Box<dyn Source>>, engines: Engines, options: &DriverOptions) -> Self {
+        Driver {
+            lanes: Lanes::new(sources, options.idle_bound_ms),
+            engines,
+            counts: RunCounts::default(),
+            batch_records: options.batch_records.max(1),
+            read_ahead: options.read_ahead,
+            steps: 0,
+            records: 0,
+            in_flight: None,
+            exhausted: false,
+            finished: false,
+        }
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &dyn Source> {
+        self.lanes.sources()
+    }
+
+    pub fn counts(&self) -> &RunCounts {
+        &self.counts
+    }
+
+    /// The engines' counters, added up over a split.
+    pub fn engine_stats(&mut self) -> Result<EngineStats, DriverError> {
+        self.engines.stats()
+    }
+
+    /// Runs one batch; `Ok(false)` once the input is exhausted and every output is out.
+    pub fn step(&mut self, sink: &mut dyn Sink) -> Result<bool, DriverError> {
+        if self.finished {
+            return Ok(false);
+        }
+        let next = if self.exhausted {
+            None
+        } else {
+            let mut records = Vec::with_capacity(self.batch_records);
+            if self.lanes.read(&mut records, self.batch_records)? == ReadState::Exhausted {
+                self.exhausted = true;
+            }
+            Some(records)
+        };
+        // The batch before this one ran on the engines while this one was read.
+        self.collect(sink)?;
+        if let Some(records) = next {
+            self.submit(records, sink)?;
+            if !self.read_ahead || self.engines.is_one() {
+                // One engine has already run; without read-ahead the outputs go out now.
+                self.collect(sink)?;
+            }
+        }
+        if self.exhausted {
+            self.collect(sink)?;
+            self.engines.flush(self.steps)?;
+            self.in_flight = Some(InFlight {
+                first_step: self.steps,
+                positions: Vec::new(),
+            });
+            self.collect(sink)?;
+            self.finished = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Runs to the end of the input.
+    pub fn run(&mut self, sink: &mut dyn Sink) -> Result<(), DriverError> {
+        while self.step(sink)? {}
+        Ok(())
+    }
+
+    /// Collects what is in flight, flushes the sink and snapshots every engine: a run resumed
+    /// from it goes on exactly from here.
+    pub fn checkpoint(&mut self, sink: &mut dyn Sink) -> Result<Checkpoint, DriverError> {
+        self.collect(sink)?;
+        Ok(Checkpoint {
+            format: CHECKPOINT_FORMAT,
+            records_taken: self.lanes.taken(),
+            records_stepped: self.steps,
+            counts: self.counts.clone(),
+            engines: self.engines.snapshots()?,
+        })
+    }
+
+    /// Counts a batch, sends its invalid records to the sink and its events to the engines.
+    fn submit(&mut self, records: Vec<Record>, sink: &mut dyn Sink) -> Result<(), DriverError> {
+        let mut events: Vec<Event> = Vec::with_capacity(records.len());
+        let mut positions = Vec::with_capacity(records.len());
+        for record in records {
+            match record {
+                Record::Event(event) => {
+                    self.counts.read_by_type[event.event_type().index()] += 1;
+                    positions.push(self.records);
+                    events.push(event);
+                }
+                Record::Invalid(invalid) => {
+                    *self
+                        .counts
+                        .invalid_by_label
+                        .entry(invalid.reason.reason.label())
+                        .or_default() += 1;
+                    sink.invalid(&invalid).map_err(DriverError::Sink)?;
+                }
+            }
+            self.records += 1;
+        }
+        let first_step = self.steps;
+        self.steps += events.len() as u64;
+        self.engines.submit(events, first_step, None)?;
+        self.in_flight = Some(InFlight {
+            first_step,
+            positions,
+        });
+        Ok(())
+    }
+
+    /// Pushes the outputs of the batch in flight into the sink, then flushes it.
+    fn collect(&mut self, sink: &mut dyn Sink) -> Result<(), DriverError> {
+        let Some(in_flight) = self.in_flight.take() else {
+            return Ok(());
+        };
+        for tagged in self.engines.collect()? {
+            match tagged {
+                Tagged::Alert { key, alert, .. } => {
+                    sink.alert(&key, &alert).map_err(DriverError::Sink)?;
+                }
+                Tagged::Late {
+                    step,
+                    event,
+                    reason,
+                } => {
+                    *self.counts.invalid_by_label.entry(reason.label()).or_default() += 1;
+                    let position = step
+                        .checked_sub(in_flight.first_step)
+                        .and_then(|i| in_flight.positions.get(i as usize).copied())
+                        .unwrap_or(self.records);
+                    sink.late(&event, &reason, position)
+                        .map_err(DriverError::Sink)?;
+                }
+            }
+        }
+        sink.flush().map_err(DriverError::Sink)
+    }
+}

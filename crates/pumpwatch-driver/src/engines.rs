@@ -1,0 +1,407 @@
+//! The engines of a run: one on the calling thread, or a split of the accounts across
+//! worker threads, each engine fed every event (see `pumpwatch_core::partition`).
+//!
+//! Work is handed out a batch at a time and collected before the next batch goes: the
+//! caller reads the next batch while the workers run. Outputs come back tagged with the
+//! position of the event whose step produced them, so the outputs of a split merge into the
+//! order one engine gives: by that position, late events before alerts, alerts by firing key.
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use pumpwatch_core::{Engine, EngineConfig, EngineStats, FiringKey, Input, Output, Partition};
+use pumpwatch_model::{Alert, Event, InvalidReason};
+
+use crate::DriverError;
+
+/// One output with where it falls in one engine's sequence.
+#[derive(Debug)]
+pub enum Tagged {
+    Alert {
+        step: u64,
+        key: FiringKey,
+        alert: Alert,
+    },
+    Late {
+        step: u64,
+        event: Event,
+        reason: InvalidReason,
+    },
+}
+
+impl Tagged {
+    /// The merge order: step, then late events before alerts, then firing key and alert id.
+    fn order(&self) -> (u64, u8, Option<(FiringKey, &str)>) {
+        match self {
+            Tagged::Late { step, .. } => (*step, 0, None),
+            Tagged::Alert { step, key, alert } => (*step, 1, Some((*key, alert.alert_id.as_str()))),
+        }
+    }
+}
+
+/// What a worker is asked to do.
+enum Work {
+    /// Step these events (the first has step number `first`), then the watermark.
+    Batch {
+        events: Arc<Vec<Event>>,
+        first: u64,
+        watermark: Option<i64>,
+    },
+    Flush {
+        step: u64,
+    },
+    Snapshot,
+    Stats,
+}
+
+/// What a worker answers.
+enum Done {
+    Outputs(Vec<Tagged>),
+    Snapshot(Vec<u8>),
+    Stats(Box<EngineStats>),
+}
+
+struct Worker {
+    work: Sender<Work>,
+    done: Receiver<Done>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// One engine, or the engines of a split on threads.
+pub struct Engines(Inner);
+
+enum Inner {
+    One {
+        engine: Box<Engine>,
+        pending: Vec<Tagged>,
+    },
+    Split {
+        workers: Vec<Worker>,
+        in_flight: bool,
+    },
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Inner::One { .. } => f.write_str("Engines(one)"),
+            Inner::Split { workers, .. } => write!(f, "Engines(split into {})", workers.len()),
+        }
+    }
+}
+
+/// Steps `engine` over events it shares with other engines, tagging each output with its
+/// step number.
+fn step_all(
+    engine: &mut Engine,
+    events: &[Event],
+    first: u64,
+    watermark: Option<i64>,
+    tagged: &mut Vec<Tagged>,
+) {
+    let mut out = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        engine.step_shared(event, &mut out);
+        tag(&mut out, first + i as u64, tagged);
+    }
+    step_watermark(engine, first + events.len() as u64, watermark, tagged);
+}
+
+/// As [`step_all`], for the only engine: the events move into it.
+fn step_owned(
+    engine: &mut Engine,
+    events: Vec<Event>,
+    first: u64,
+    watermark: Option<i64>,
+    tagged: &mut Vec<Tagged>,
+) {
+    let mut out = Vec::new();
+    let count = events.len() as u64;
+    for (i, event) in events.into_iter().enumerate() {
+        engine.step(Input::Event(event), &mut out);
+        tag(&mut out, first + i as u64, tagged);
+    }
+    step_watermark(engine, first + count, watermark, tagged);
+}
+
+fn step_watermark(engine: &mut Engine, step: u64, watermark: Option<i64>, tagged: &mut Vec<Tagged>) {
+    let mut out = Vec::new();
+    if let Some(w) = watermark {
+        engine.step(
+            Input::Watermark(pumpwatch_model::Timestamp::from_utc_nanos(w)),
+            &mut out,
+        );
+        tag(&mut out, step, tagged);
+    }
+}
+
+fn tag(out: &mut Vec<Output>, step: u64, tagged: &mut Vec<Tagged>) {
+    tagged.extend(out.drain(..).map(|o| match o {
+        Output::Alert { alert, key } => Tagged::Alert { step, key, alert },
+        Output::Late { event, reason } => Tagged::Late {
+            step,
+            event,
+            reason,
+        },
+    }));
+}
+
+impl Engines {
+    /// `engines` are the engines to run: one runs on the calling thread, more each on a
+    /// thread of its own (they must be the shares of one split).
+    pub fn new(mut engines: Vec<Engine>) -> Result<Self, DriverError> {
+        if engines.len() == 1 {
+            let engine = engines.pop().expect("one engine");
+            return Ok(Engines(Inner::One {
+                engine: Box::new(engine),
+                pending: Vec::new(),
+            }));
+        }
+        let workers = engines
+            .into_iter()
+            .map(|mut engine| {
+                let (work_tx, work_rx) = channel::<Work>();
+                let (done_tx, done_rx) = channel::<Done>();
+                let name = format!("engine-{}", engine.partition());
+                let thread = std::thread::Builder::new()
+                    .name(name)
+                    .spawn(move || {
+                        for work in work_rx {
+                            let done = match work {
+                                Work::Batch {
+                                    events,
+                                    first,
+                                    watermark,
+                                } => {
+                                    let mut tagged = Vec::new();
+                                    step_all(&mut engine, &events, first, watermark, &mut tagged);
+                                    Done::Outputs(tagged)
+                                }
+                                Work::Flush { step } => {
+                                    let mut out = Vec::new();
+                                    let mut tagged = Vec::new();
+                                    engine.step(Input::Flush, &mut out);
+                                    tag(&mut out, step, &mut tagged);
+                                    Done::Outputs(tagged)
+                                }
+                                Work::Snapshot => Done::Snapshot(engine.snapshot()),
+                                Work::Stats => Done::Stats(Box::new(engine.stats())),
+                            };
+                            if done_tx.send(done).is_err() {
+                                return;
+                            }
+                        }
+                    })
+                    .map_err(|e| DriverError::Engine(format!("cannot start an engine thread: {e}")))?;
+                Ok(Worker {
+                    work: work_tx,
+                    done: done_rx,
+                    thread: Some(thread),
+                })
+            })
+            .collect::<Result<Vec<_>, DriverError>>()?;
+        Ok(Engines(Inner::Split {
+            workers,
+            in_flight: false,
+        }))
+    }
+
+    /// Builds the engines of `threads` shares of the accounts (1: one engine of them all).
+    pub fn split(config: &EngineConfig, threads: u32) -> Result<Self, DriverError> {
+        Engines::new(shares(config, threads)?)
+    }
+
+    /// Whether this is one engine on the calling thread.
+    pub fn is_one(&self) -> bool {
+        matches!(self.0, Inner::One { .. })
+    }
+
+    /// Hands out a batch; its outputs are read with [`Engines::collect`].
+    pub fn submit(
+        &mut self,
+        events: Vec<Event>,
+        first: u64,
+        watermark: Option<i64>,
+    ) -> Result<(), DriverError> {
+        match &mut self.0 {
+            Inner::One { engine, pending } => {
+                step_owned(engine, events, first, watermark, pending);
+                Ok(())
+            }
+            Inner::Split { workers, in_flight } => {
+                let events = Arc::new(events);
+                for worker in workers.iter() {
+                    worker
+                        .work
+                        .send(Work::Batch {
+                            events: Arc::clone(&events),
+                            first,
+                            watermark,
+                        })
+                        .map_err(|_| worker_gone())?;
+                }
+                *in_flight = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Every engine has reached the end of its input.
+    pub fn flush(&mut self, step: u64) -> Result<(), DriverError> {
+        match &mut self.0 {
+            Inner::One { engine, pending } => {
+                let mut out = Vec::new();
+                engine.step(Input::Flush, &mut out);
+                tag(&mut out, step, pending);
+                Ok(())
+            }
+            Inner::Split { workers, in_flight } => {
+                for worker in workers.iter() {
+                    worker
+                        .work
+                        .send(Work::Flush { step })
+                        .map_err(|_| worker_gone())?;
+                }
+                *in_flight = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// The outputs of what was submitted since the last call, in one engine's order.
+    pub fn collect(&mut self) -> Result<Vec<Tagged>, DriverError> {
+        match &mut self.0 {
+            Inner::One { pending, .. } => Ok(std::mem::take(pending)),
+            Inner::Split { workers, in_flight } => {
+                if !*in_flight {
+                    return Ok(Vec::new());
+                }
+                *in_flight = false;
+                let mut all = Vec::new();
+                for worker in workers.iter() {
+                    match worker.done.recv().map_err(|_| worker_gone())? {
+                        Done::Outputs(tagged) => all.extend(tagged),
+                        _ => return Err(DriverError::Engine("an engine answered out of turn".into())),
+                    }
+                }
+                // Each worker's outputs are already in order: a stable sort merges them.
+                all.sort_by(|a, b| a.order().cmp(&b.order()));
+                Ok(all)
+            }
+        }
+    }
+
+    /// Every engine's snapshot, in share order. Call with nothing in flight.
+    pub fn snapshots(&mut self) -> Result<Vec<Vec<u8>>, DriverError> {
+        match &mut self.0 {
+            Inner::One { engine, .. } => Ok(vec![engine.snapshot()]),
+            Inner::Split { workers, .. } => {
+                ask(workers, || Work::Snapshot)?
+                    .into_iter()
+                    .map(|done| match done {
+                        Done::Snapshot(bytes) => Ok(bytes),
+                        _ => Err(DriverError::Engine("an engine answered out of turn".into())),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The counters of all engines together (see `Engine::stats` for how a split adds up).
+    pub fn stats(&mut self) -> Result<EngineStats, DriverError> {
+        let all: Vec<EngineStats> = match &mut self.0 {
+            Inner::One { engine, .. } => vec![engine.stats()],
+            Inner::Split { workers, .. } => ask(workers, || Work::Stats)?
+                .into_iter()
+                .map(|done| match done {
+                    Done::Stats(stats) => Ok(*stats),
+                    _ => Err(DriverError::Engine("an engine answered out of turn".into())),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(add_up(all))
+    }
+}
+
+/// The engines of `count` shares of the accounts.
+pub fn shares(config: &EngineConfig, count: u32) -> Result<Vec<Engine>, DriverError> {
+    (0..count.max(1))
+        .map(|index| {
+            let partition = Partition::new(index, count.max(1)).map_err(|e| DriverError::Engine(e.to_string()))?;
+            Engine::for_partition(config.clone(), partition).map_err(DriverError::from)
+        })
+        .collect()
+}
+
+fn ask(workers: &[Worker], work: impl Fn() -> Work) -> Result<Vec<Done>, DriverError> {
+    for worker in workers {
+        worker.work.send(work()).map_err(|_| worker_gone())?;
+    }
+    workers
+        .iter()
+        .map(|worker| worker.done.recv().map_err(|_| worker_gone()))
+        .collect()
+}
+
+fn worker_gone() -> DriverError {
+    DriverError::Engine("an engine thread stopped (it panicked: see above)".into())
+}
+
+/// The counters of a split as one engine's: sums, but the maxima and what every engine has.
+pub fn add_up(all: Vec<EngineStats>) -> EngineStats {
+    let mut iter = all.into_iter();
+    let mut total = iter.next().unwrap_or_default();
+    for s in iter {
+        for (t, v) in total.processed_by_type.iter_mut().zip(s.processed_by_type) {
+            *t += v;
+        }
+        total.late += s.late;
+        for (rule, n) in s.alerts_by_rule {
+            *total.alerts_by_rule.entry(rule).or_default() += n;
+        }
+        total.reorder_forced += s.reorder_forced;
+        total.reorder_depth_max = total.reorder_depth_max.max(s.reorder_depth_max);
+        total.accounts_tracked += s.accounts_tracked;
+        total.accounts_evicted += s.accounts_evicted;
+        total.symbols_tracked = total.symbols_tracked.max(s.symbols_tracked);
+        total.symbols_over_limit += s.symbols_over_limit;
+        total.holdings_dropped += s.holdings_dropped;
+        total.window_items_dropped += s.window_items_dropped;
+        total.buyers_dropped += s.buyers_dropped;
+    }
+    total
+}
+
+impl Drop for Engines {
+    fn drop(&mut self) {
+        if let Inner::Split { workers, .. } = &mut self.0 {
+            for worker in workers.iter_mut() {
+                // Closing the work channel ends the worker's loop.
+                let (closed, _) = channel();
+                worker.work = closed;
+                if let Some(thread) = worker.thread.take() {
+                    let _ = thread.join();
+                }
+            }
+        }
+    }
+}
+
+/// Restores engines from their snapshots, each into the partition its snapshot names.
+pub fn restore(config: &EngineConfig, snapshots: &[Vec<u8>]) -> Result<Vec<Engine>, DriverError> {
+    snapshots
+        .iter()
+        .map(|bytes| {
+            let header = pumpwatch_core::snapshot::read_header(bytes)
+                .map_err(pumpwatch_core::RestoreError::from)?;
+            let partition: Partition = header
+                .partition
+                .parse()
+                .map_err(|e: pumpwatch_core::partition::BadPartition| {
+                    DriverError::Checkpoint(e.to_string())
+                })?;
+            Engine::restore(config.clone(), partition, bytes).map_err(DriverError::from)
+        })
+        .collect()
+}

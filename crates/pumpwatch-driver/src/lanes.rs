@@ -1,0 +1,178 @@
+//! Several sources merged into one stream by event time, as Kafka Streams merges partitions:
+//! the record whose source is furthest behind in event time goes first.
+//!
+//! Each source (a lane) has a watermark: the latest `ts` it delivered. The merge takes the
+//! head with the smallest `ts`; a lane with nothing buffered that is not exhausted holds the
+//! merge back — its next record might be earlier — until the other lanes' heads are more than
+//! the idle bound (event time) past its watermark; then it stops holding it back, and what
+//! it sends later may be late. A lane that has sent nothing yet holds nothing back. Invalid records have no trustworthy time and go out as soon as
+//! they reach the head of their lane. A file source is never idle (it blocks until it has
+//! read), so a replay never waits; a live source that has nothing now returns an empty batch.
+
+use std::collections::VecDeque;
+
+use pumpwatch_replay::{Record, ReplayError, Source};
+
+/// Records pulled from a source at a time when skipping.
+const LANE_BATCH: usize = 4_096;
+
+/// One source and what was read ahead from it.
+struct Lane {
+    source: Box<dyn Source>,
+    buffered: VecDeque<Record>,
+    /// The latest `ts` taken from this lane (UTC nanos), `i64::MIN` before the first.
+    watermark: i64,
+    exhausted: bool,
+    /// Records taken from this lane into the stream.
+    taken: u64,
+}
+
+impl Lane {
+    fn head_ts(&self) -> Option<i64> {
+        match self.buffered.front()? {
+            Record::Event(event) => Some(event.ts.utc_nanos),
+            Record::Invalid(_) => Some(i64::MIN),
+        }
+    }
+
+    fn refill(&mut self, max: usize) -> Result<(), ReplayError> {
+        let mut records = Vec::from(std::mem::take(&mut self.buffered));
+        let more = self.source.next_batch(&mut records, max)?;
+        self.exhausted = !more;
+        self.buffered = VecDeque::from(records);
+        Ok(())
+    }
+}
+
+/// The sources of a run, merged by event time.
+pub struct Lanes {
+    lanes: Vec<Lane>,
+    idle_bound_nanos: i64,
+}
+
+/// Why a call to [`Lanes::read`] returned what it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadState {
+    /// More may follow.
+    Open,
+    /// Every source is exhausted: what was returned is the last.
+    Exhausted,
+}
+
+impl Lanes {
+    /// `idle_bound_ms`: how far (event time) the other sources may run ahead of one that has
+    /// nothing to send before it stops holding them back.
+    pub fn new(sources: Vec<Box<dyn Source>>, idle_bound_ms: u64) -> Self {
+        Lanes {
+            lanes: sources
+                .into_iter()
+                .map(|source| Lane {
+                    source,
+                    buffered: VecDeque::new(),
+                    watermark: i64::MIN,
+                    exhausted: false,
+                    taken: 0,
+                })
+                .collect(),
+            idle_bound_nanos: (idle_bound_ms as i64).saturating_mul(1_000_000),
+        }
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &dyn Source> {
+        self.lanes.iter().map(|lane| lane.source.as_ref())
+    }
+
+    /// Records taken from each source so far.
+    pub fn taken(&self) -> Vec<u64> {
+        self.lanes.iter().map(|lane| lane.taken).collect()
+    }
+
+    /// The minimum watermark over the sources that hold the merge back (not exhausted, not
+    /// idle past the bound): nothing earlier is still to come from them, as far as they
+    /// promise (`i64::MIN` before each has sent something).
+    pub fn watermark(&self) -> i64 {
+        self.lanes
+            .iter()
+            .filter(|lane| !lane.exhausted || !lane.buffered.is_empty())
+            .map(|lane| lane.watermark)
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// Reads and drops the first `counts[i]` records of each source: how a resumed run
+    /// skips what it had processed before its checkpoint.
+    pub fn skip(&mut self, counts: &[u64]) -> Result<(), ReplayError> {
+        for (lane, &count) in self.lanes.iter_mut().zip(counts) {
+            while lane.taken < count {
+                if lane.buffered.is_empty() {
+                    if lane.exhausted {
+                        break;
+                    }
+                    lane.refill(LANE_BATCH)?;
+                    continue;
+                }
+                if let Some(Record::Event(event)) = lane.buffered.pop_front() {
+                    lane.watermark = lane.watermark.max(event.ts.utc_nanos);
+                }
+                lane.taken += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends up to `max` records to `out`, in merged order. Each source is read at most
+    /// once per call (a pipe or a live feed may wait for input on every read), so a call
+    /// returns what could be merged from one read of each.
+    pub fn read(&mut self, out: &mut Vec<Record>, max: usize) -> Result<ReadState, ReplayError> {
+        let max = max.max(1);
+        for lane in &mut self.lanes {
+            if lane.buffered.is_empty() && !lane.exhausted {
+                lane.refill(max)?;
+            }
+        }
+        let mut taken = 0;
+        while taken < max {
+            let Some(next) = self.pick() else {
+                break;
+            };
+            let lane = &mut self.lanes[next];
+            if let Some(record) = lane.buffered.pop_front() {
+                if let Record::Event(event) = &record {
+                    lane.watermark = lane.watermark.max(event.ts.utc_nanos);
+                }
+                lane.taken += 1;
+                out.push(record);
+                taken += 1;
+            }
+        }
+        let exhausted = self
+            .lanes
+            .iter()
+            .all(|lane| lane.exhausted && lane.buffered.is_empty());
+        Ok(if exhausted {
+            ReadState::Exhausted
+        } else {
+            ReadState::Open
+        })
+    }
+
+    /// The lane whose head goes next, or `None` when nothing may go now (every lane empty, or
+    /// an idle lane within the bound of the earliest head holds the merge back).
+    fn pick(&self) -> Option<usize> {
+        let (index, head) = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, lane)| lane.head_ts().map(|ts| (i, ts)))
+            .min_by_key(|&(i, ts)| (ts, i))?;
+        let holds_back = |lane: &Lane| {
+            lane.buffered.is_empty()
+                && !lane.exhausted
+                && head <= lane.watermark.saturating_add(self.idle_bound_nanos)
+        };
+        if head != i64::MIN && self.lanes.iter().any(holds_back) {
+            return None;
+        }
+        Some(index)
+    }
+}
