@@ -39,9 +39,18 @@ fi
 REPEAT=${REPEAT:-3}
 measure() {
     local label=$1; shift
+    measure_on "$CORE" "$label" "$@"
+}
+# The same on both cores (for --threads 2).
+measure_both() {
+    local label=$1; shift
+    measure_on 0,1 "$label" "$@"
+}
+measure_on() {
+    local cores=$1 label=$2; shift 2
     local log="$WORK/$label.log" rates=()
     for _ in $(seq "$REPEAT"); do
-        taskset -c "$CORE" /usr/bin/time -v "$BIN" "$@" --no-progress --quarantine "$WORK/$label.quarantine.ndjson" \
+        taskset -c "$cores" /usr/bin/time -v "$BIN" "$@" --no-progress --quarantine "$WORK/$label.quarantine.ndjson" \
             > "$WORK/$label.alerts.ndjson" 2> "$log"
         rates+=("$(grep -E 'wall time' "$log" | sed -E 's/.*, ([0-9]+) events\/s.*/\1/')")
     done
@@ -61,15 +70,19 @@ measure check-ndjson-per-type check  "$WORK/day"
 measure replay-ndjson-per-type replay "$WORK/day"
 measure check-parquet         check  "$WORK/parquet"
 measure replay-parquet        replay "$WORK/parquet"
+measure_both replay-ndjson-per-type-threads2 replay "$WORK/day" --threads 2
+measure_both replay-parquet-threads2 replay "$WORK/parquet" --threads 2
 grep -E 'events read' "$WORK/replay-ndjson-mixed.log"
 
 # The same alerts whatever the layout or format.
 cmp "$WORK/replay-ndjson-mixed.alerts.ndjson" "$WORK/replay-ndjson-per-type.alerts.ndjson" && echo "alerts: mixed NDJSON == per-type NDJSON"
 cmp "$WORK/replay-ndjson-mixed.alerts.ndjson" "$WORK/replay-parquet.alerts.ndjson" && echo "alerts: NDJSON == Parquet"
+cmp "$WORK/replay-parquet.alerts.ndjson" "$WORK/replay-parquet-threads2.alerts.ndjson" && echo "alerts: one thread == two threads"
 
 "$BIN" eval --alerts "$WORK/replay-ndjson-per-type.alerts.ndjson" --labels "$WORK/day/labels.json"
 
 if python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb; then
     taskset -c "$CORE" python3 benches/duckdb/run.py "$WORK/parquet" --threads 1 --out "$WORK/duckdb.ndjson" | tee "$WORK/duckdb.json"
+    taskset -c "$CORE" python3 benches/duckdb/run.py "$WORK/day" --threads 1 --runs 1 --out "$WORK/duckdb-ndjson.ndjson" | tee "$WORK/duckdb-ndjson.json"
     python3 benches/duckdb/compare.py "$WORK/replay-parquet.alerts.ndjson" "$WORK/duckdb.ndjson" --labels "$WORK/day/labels.json"
 fi

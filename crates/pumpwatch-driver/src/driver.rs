@@ -17,8 +17,8 @@ use crate::DriverError;
 pub struct DriverOptions {
     /// Records handed to the engines at a time (and between two flushes of the sink).
     pub batch_records: usize,
-    /// Engines splitting the accounts, each on a thread of its own (1: one engine on the
-    /// calling thread).
+    /// Threads: 1 runs one engine on the calling thread; N > 1 reads on the calling thread
+    /// while N - 1 engines, each a share of the accounts, run on threads of their own.
     pub threads: u32,
     /// How far (ms of event time) the other sources may run ahead of one that has nothing to
     /// send before it stops holding them back (see [`crate::lanes`]).
@@ -81,7 +81,7 @@ impl Driver {
         sources: Vec<Box<dyn Source>>,
         options: &DriverOptions,
     ) -> Result<Self, DriverError> {
-        let engines = Engines::split(config, options.threads)?;
+        let engines = Engines::for_threads(config, options.threads)?;
         Ok(Driver::with_engines(sources, engines, options))
     }
 
@@ -92,7 +92,8 @@ impl Driver {
         sources: Vec<Box<dyn Source>>,
         options: &DriverOptions,
     ) -> Result<Self, DriverError> {
-        Ok(Driver::with_engines(sources, Engines::new(engines)?, options))
+        let on_threads = options.threads > 1;
+        Ok(Driver::with_engines(sources, Engines::new(engines, on_threads)?, options))
     }
 
     /// A run that goes on from `checkpoint`: its engines restored, `sources` (the same
@@ -111,7 +112,9 @@ impl Driver {
                 sources.len()
             )));
         }
-        let engines = Engines::new(engines::restore(config, &checkpoint.engines)?)?;
+        let restored = engines::restore(config, &checkpoint.engines)?;
+        let on_threads = options.threads > 1 || restored.len() > 1;
+        let engines = Engines::new(restored, on_threads)?;
         let mut driver = Driver::with_engines(sources, engines, options);
         driver.lanes.skip(&checkpoint.records_taken)?;
         if driver.lanes.taken() != checkpoint.records_taken {

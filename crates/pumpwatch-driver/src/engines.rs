@@ -1,5 +1,6 @@
-//! The engines of a run: one on the calling thread, or a split of the accounts across
-//! worker threads, each engine fed every event (see `pumpwatch_core::partition`).
+//! The engines of a run: one on the calling thread, or engines on worker threads while the
+//! calling thread reads — one engine of every account, or a split of the accounts, each
+//! engine fed every event (see `pumpwatch_core::partition`).
 //!
 //! Work is handed out a batch at a time and collected before the next batch goes: the
 //! caller reads the next batch while the workers run. Outputs come back tagged with the
@@ -148,10 +149,10 @@ fn tag(out: &mut Vec<Output>, step: u64, tagged: &mut Vec<Tagged>) {
 }
 
 impl Engines {
-    /// `engines` are the engines to run: one runs on the calling thread, more each on a
-    /// thread of its own (they must be the shares of one split).
-    pub fn new(mut engines: Vec<Engine>) -> Result<Self, DriverError> {
-        if engines.len() == 1 {
+    /// `engines` are the engines to run, each on a thread of its own when `on_threads` (they
+    /// must be the shares of one split), else the one engine on the calling thread.
+    pub fn new(mut engines: Vec<Engine>, on_threads: bool) -> Result<Self, DriverError> {
+        if engines.len() == 1 && !on_threads {
             let engine = engines.pop().expect("one engine");
             return Ok(Engines(Inner::One {
                 engine: Box::new(engine),
@@ -175,7 +176,23 @@ impl Engines {
                                     watermark,
                                 } => {
                                     let mut tagged = Vec::new();
-                                    step_all(&mut engine, &events, first, watermark, &mut tagged);
+                                    // The only engine gets the batch to itself: no copies.
+                                    match Arc::try_unwrap(events) {
+                                        Ok(events) => step_owned(
+                                            &mut engine,
+                                            events,
+                                            first,
+                                            watermark,
+                                            &mut tagged,
+                                        ),
+                                        Err(events) => step_all(
+                                            &mut engine,
+                                            &events,
+                                            first,
+                                            watermark,
+                                            &mut tagged,
+                                        ),
+                                    }
                                     Done::Outputs(tagged)
                                 }
                                 Work::Flush { step } => {
@@ -207,9 +224,15 @@ impl Engines {
         }))
     }
 
-    /// Builds the engines of `threads` shares of the accounts (1: one engine of them all).
-    pub fn split(config: &EngineConfig, threads: u32) -> Result<Self, DriverError> {
-        Engines::new(shares(config, threads)?)
+    /// The engines for `threads` threads: 1, one engine on the calling thread; more, the
+    /// calling thread reads while `threads - 1` engines, each a share of the accounts, run on
+    /// threads of their own (2: one engine of every account beside the reader).
+    pub fn for_threads(config: &EngineConfig, threads: u32) -> Result<Self, DriverError> {
+        let threads = threads.max(1);
+        if threads == 1 {
+            return Engines::new(shares(config, 1)?, false);
+        }
+        Engines::new(shares(config, threads - 1)?, true)
     }
 
     /// Whether this is one engine on the calling thread.
@@ -230,12 +253,21 @@ impl Engines {
                 Ok(())
             }
             Inner::Split { workers, in_flight } => {
-                let events = Arc::new(events);
-                for worker in workers.iter() {
+                let mut events = Some(Arc::new(events));
+                let last = workers.len().saturating_sub(1);
+                for (i, worker) in workers.iter().enumerate() {
+                    // The last worker takes the caller's handle, so a lone worker holds the
+                    // only one and can take the events without copying them.
+                    let batch = if i == last {
+                        events.take()
+                    } else {
+                        events.as_ref().map(Arc::clone)
+                    };
+                    let Some(batch) = batch else { break };
                     worker
                         .work
                         .send(Work::Batch {
-                            events: Arc::clone(&events),
+                            events: batch,
                             first,
                             watermark,
                         })

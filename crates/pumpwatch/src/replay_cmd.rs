@@ -69,8 +69,9 @@ pub struct ReplayArgs {
     /// Never draw a progress bar (it is drawn only when standard error is a terminal).
     #[arg(long)]
     pub no_progress: bool,
-    /// Split the accounts across this many engines, each on a thread of its own: the same
-    /// alerts, in the same order, as one.
+    /// Threads to use: 2 reads on one while the engine runs on the other; N > 2 splits the
+    /// accounts across N - 1 engines, each on a thread of its own. The same alerts, in the
+    /// same order, as one thread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub threads: u32,
     /// Run one share I of N of the accounts (0 <= I < N), for a run split across machines:
@@ -91,8 +92,8 @@ pub struct ReplayArgs {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = crate::config::load(args.config.as_deref())?;
-    if args.partition.is_some() && args.threads > 1 {
-        bail!("--partition runs one share on one engine: drop --threads");
+    if args.partition.is_some() && args.threads > 2 {
+        bail!("--partition runs one share on one engine: use --threads 1 or 2");
     }
     let started = Instant::now();
     let source = open_input(&args.input, &args.open)?;
@@ -143,7 +144,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         None => {
             let engines = match args.partition {
                 Some(p) => vec![Engine::for_partition(config.clone(), p)?],
-                None => pumpwatch_driver::engines::shares(&config, args.threads)?,
+                None => pumpwatch_driver::engines::shares(&config, args.threads.saturating_sub(1).max(1))?,
             };
             if let Some(p) = args.partition {
                 sink.write_header(&PartitionHeader {

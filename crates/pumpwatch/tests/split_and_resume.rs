@@ -42,7 +42,7 @@ fn threads_give_the_bytes_of_one_engine() {
     let tmp = tempfile::tempdir().unwrap();
     let day = sample_day();
     let expected = plain_replay(&day, tmp.path());
-    for threads in ["2", "3"] {
+    for threads in ["2", "3", "4"] {
         let got = ok(pumpwatch(
             &["replay", day.to_str().unwrap(), "--threads", threads, "--no-progress"],
             tmp.path(),
@@ -90,9 +90,9 @@ fn partitions_merge_into_the_bytes_of_one_run() {
     std::fs::write(tmp.path().join("plain.ndjson"), &expected).unwrap();
     let plain = pumpwatch(&["merge-alerts", "plain.ndjson"], tmp.path());
     assert!(String::from_utf8_lossy(&plain.stderr).contains("not a partition's alert file"));
-    // --partition with --threads is refused.
+    // --partition with an account split of its own is refused.
     let both = pumpwatch(
-        &["replay", day.to_str().unwrap(), "--partition", "0/2", "--threads", "2"],
+        &["replay", day.to_str().unwrap(), "--partition", "0/2", "--threads", "3"],
         tmp.path(),
     );
     assert!(!both.status.success());
