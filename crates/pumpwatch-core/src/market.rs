@@ -98,7 +98,6 @@ struct SymbolCold {
     prev_close: Option<Decimal>,
     adv_shares: Option<u64>,
     shares_outstanding: Option<u64>,
-    market: Option<Id>,
     /// (bucket, cumulative volume at the end of that bucket) for the day's closed buckets, one
     /// entry per active bucket; the open bucket is `SymbolHot::open_bucket`.
     cumulative: Vec<(i64, u64)>,
@@ -176,7 +175,6 @@ impl SymbolCold {
             prev_close: None,
             adv_shares: None,
             shares_outstanding: None,
-            market: None,
             cumulative: Vec::new(),
             prior_days: 0,
             prior_days_volume_mean: 0.0,
@@ -207,10 +205,6 @@ impl<'a> SymbolView<'a> {
 
     pub fn shares_outstanding(&self) -> Option<u64> {
         self.cold.shares_outstanding
-    }
-
-    pub fn market(&self) -> Option<&'a Id> {
-        self.cold.market.as_ref()
     }
 
     pub fn last_price(&self) -> Option<Decimal> {
@@ -389,7 +383,6 @@ impl Market {
         cold.prev_close = Some(instrument.prev_close);
         cold.adv_shares = instrument.adv_shares;
         cold.shares_outstanding = instrument.shares_outstanding;
-        cold.market.clone_from(&instrument.market);
     }
 
     /// A print on the public tape.

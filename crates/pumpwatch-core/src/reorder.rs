@@ -239,11 +239,6 @@ impl ReorderBuffer {
         self.len() == 0
     }
 
-    /// The current watermark: events with an earlier `ts` are late.
-    pub fn watermark(&self) -> Option<Timestamp> {
-        (self.watermark_nanos != i64::MIN).then(|| Timestamp::from_utc_nanos(self.watermark_nanos))
-    }
-
     /// Offers an event. The watermark follows its `ts` minus its type's lateness.
     pub fn push(&mut self, event: Event) -> Admission {
         let stamp = event.ts;

@@ -270,6 +270,7 @@ impl Driver {
                 }
             }
         }
-        sink.flush().map_err(DriverError::Sink)
+        sink.flush().map_err(DriverError::Sink)?;
+        sink.counters(&self.counts).map_err(DriverError::Sink)
     }
 }

@@ -5,6 +5,8 @@ use pumpwatch_core::FiringKey;
 use pumpwatch_model::{Alert, Event, InvalidReason};
 use pumpwatch_replay::Quarantined;
 
+use crate::counts::RunCounts;
+
 /// A boxed error of a sink (an IO error of its file, a broker's refusal).
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -24,6 +26,12 @@ pub trait Sink {
     /// Everything of a batch has been handed over: a reader of a pipe should see it now, and
     /// a checkpoint taken now covers it.
     fn flush(&mut self) -> Result<(), SinkError>;
+
+    /// The run's counters after a batch (events read by type, rejected by reason), for a
+    /// metrics exporter. Nothing by default.
+    fn counters(&mut self, _counts: &RunCounts) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink that keeps everything in memory (tests, and callers that want the outputs back).
@@ -33,6 +41,8 @@ pub struct Collected {
     pub invalid: Vec<Quarantined>,
     pub late: Vec<(Event, InvalidReason, u64)>,
     pub flushes: u64,
+    /// The counters of the last batch.
+    pub counters: Option<RunCounts>,
 }
 
 impl Sink for Collected {
@@ -58,6 +68,11 @@ impl Sink for Collected {
 
     fn flush(&mut self) -> Result<(), SinkError> {
         self.flushes += 1;
+        Ok(())
+    }
+
+    fn counters(&mut self, counts: &RunCounts) -> Result<(), SinkError> {
+        self.counters = Some(counts.clone());
         Ok(())
     }
 }

@@ -129,6 +129,22 @@ fn a_resumed_run_hands_the_sink_what_the_uninterrupted_one_did() {
     }
 }
 
+#[test]
+fn the_sink_gets_the_counters_after_every_batch() {
+    let mut sink = Collected::default();
+    let mut driver = Driver::new(&config(), source(), &options(2, 3_000)).unwrap();
+    // Two steps: the first batch is collected while the second is read.
+    driver.step(&mut sink).unwrap();
+    driver.step(&mut sink).unwrap();
+    let first = sink.counters.clone().expect("counters after the first batch");
+    assert!(first.read_total() > 0 && first.read_total() <= 3_000);
+    driver.run(&mut sink).unwrap();
+    assert_eq!(sink.counters.as_ref(), Some(driver.counts()));
+    assert_eq!(driver.counts().read_total(), uninterrupted_counts());
+    assert!(driver.counts().invalid_total() > 0, "the day's invalid and late records are counted");
+    assert!(sink.flushes > 1);
+}
+
 fn uninterrupted_counts() -> u64 {
     let mut sink = Collected::default();
     let mut driver = Driver::new(&config(), source(), &options(1, 4_096)).unwrap();
