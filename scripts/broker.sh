@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A local Kafka-protocol broker on loopback for tests and demos: tansu, installed from
+# crates.io when missing (pinned; a cold build takes 15-25 minutes), started in the
+# background, its address printed on stdout once it accepts connections.
+#
+#   scripts/broker.sh [start] [--port PORT] [--data DIR]   # memory storage unless --data
+#   scripts/broker.sh stop [--port PORT]
+#
+# tansu implements produce, fetch, consumer groups, offset commits and idempotent produce;
+# it does not hide aborted transactions from readers, so nothing here relies on them.
+set -euo pipefail
+
+TANSU_VERSION=0.6.0
+PORT=9092
+DATA=""
+ACTION=start
+while [ $# -gt 0 ]; do
+    case "$1" in
+        start|stop) ACTION=$1 ;;
+        --port) PORT=$2; shift ;;
+        --data) DATA=$2; shift ;;
+        *) echo "broker.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+STATE_DIR="${XDG_RUNTIME_DIR:-/tmp}/pumpwatch-broker-$PORT"
+PID_FILE="$STATE_DIR/pid"
+
+if [ "$ACTION" = stop ]; then
+    if [ -f "$PID_FILE" ] && kill "$(cat "$PID_FILE")" 2>/dev/null; then
+        echo "broker.sh: stopped the broker on 127.0.0.1:$PORT" >&2
+    fi
+    rm -f "$PID_FILE"
+    exit 0
+fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+    echo "broker.sh: installing tansu $TANSU_VERSION (a cold build takes 15-25 minutes)" >&2
+    cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql >&2 \
+        || cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql >&2
+fi
+
+mkdir -p "$STATE_DIR"
+if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+    echo "127.0.0.1:$PORT"
+    exit 0
+fi
+# tansu reads a sqlite URL's path relative to its working directory: it runs in the data
+# directory, with the database named relative to it.
+if [ -n "$DATA" ]; then
+    mkdir -p "$DATA"
+    RUN_DIR=$(cd "$DATA" && pwd)
+    STORAGE="sqlite://tansu.db"
+else
+    RUN_DIR=$STATE_DIR
+    STORAGE="memory://tansu/"
+fi
+URL="tcp://127.0.0.1:$PORT"
+(cd "$RUN_DIR" && exec nohup tansu broker --listener-url "$URL" --advertised-listener-url "$URL" \
+    --storage-engine "$STORAGE" > "$STATE_DIR/broker.log" 2>&1) &
+echo $! > "$PID_FILE"
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        echo "127.0.0.1:$PORT"
+        exit 0
+    fi
+    if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+echo "broker.sh: the broker did not start; its log:" >&2
+cat "$STATE_DIR/broker.log" >&2
+exit 1
