@@ -4,7 +4,9 @@
 //! each alert carries its [`FiringKey`], the place in the processing order of what fired it,
 //! so the alerts of partitioned engines merge into exactly one engine's sequence.
 
-use pumpwatch_model::{Alert, Event, EventBody, EventType, InvalidReason, OrderAction, Side, Timestamp};
+use pumpwatch_model::{
+    Alert, Event, EventBody, EventType, InvalidReason, OrderAction, Side, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{fingerprint, Accounts, AccountsImage};
@@ -31,7 +33,10 @@ pub enum Input {
 /// One output of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Alert { alert: Alert, key: FiringKey },
+    Alert {
+        alert: Alert,
+        key: FiringKey,
+    },
     /// A valid event that arrived too late to be processed in order; the caller quarantines it.
     Late {
         event: Event,
@@ -304,8 +309,9 @@ impl Engine {
         let e = &engine.config.engine;
         let mut de = postcard::Deserializer::from_bytes(body);
         let reorder = ReorderImage::deserialize(&mut de).map_err(SnapshotError::from)?;
-        engine.reorder = ReorderBuffer::from_image(reorder, engine.reorder.lateness(), e.reorder_events_max)
-            .map_err(|bad| SnapshotError::Corrupt(bad.to_string()))?;
+        engine.reorder =
+            ReorderBuffer::from_image(reorder, engine.reorder.lateness(), e.reorder_events_max)
+                .map_err(|bad| SnapshotError::Corrupt(bad.to_string()))?;
         engine.market =
             Market::deserialize_with_limit(&mut de, e.symbols_max).map_err(SnapshotError::from)?;
         let accounts = AccountsImage::deserialize(&mut de).map_err(SnapshotError::from)?;
@@ -316,7 +322,9 @@ impl Engine {
         engine.next_tick_nanos = i64::deserialize(&mut de).map_err(SnapshotError::from)?;
         let rest = de.finalize().map_err(SnapshotError::from)?;
         if !rest.is_empty() {
-            return Err(SnapshotError::Corrupt(format!("{} bytes after the state", rest.len())).into());
+            return Err(
+                SnapshotError::Corrupt(format!("{} bytes after the state", rest.len())).into(),
+            );
         }
         Ok(engine)
     }
@@ -368,7 +376,11 @@ struct Firing<'a> {
 
 impl Firing<'_> {
     fn fire(&mut self, rule: &'static str, alert: Alert) {
-        *self.stats.alerts_by_rule.entry(rule.to_string()).or_default() += 1;
+        *self
+            .stats
+            .alerts_by_rule
+            .entry(rule.to_string())
+            .or_default() += 1;
         self.out.push(Output::Alert {
             alert,
             key: self.key,
@@ -479,9 +491,10 @@ impl State<'_> {
                 account.apply_auth(ts, a, &settings.home_countries);
                 let shared = shared(self.market, settings, self.version);
                 let mut firing = Self::firing(self.stats, out, event, arrival);
-                self.rules.on_auth(&shared, account, a, ts, &mut |rule, alert| {
-                    firing.fire(rule, alert)
-                });
+                self.rules
+                    .on_auth(&shared, account, a, ts, &mut |rule, alert| {
+                        firing.fire(rule, alert)
+                    });
             }
             EventBody::Trade(t) => {
                 if let Some(h) = self.market.handle(&t.symbol) {
@@ -579,7 +592,11 @@ mod tests {
     /// however the accounts are split: by the first partition when it is the market's.
     #[test]
     fn a_late_event_is_reported_whole_by_one_engine() {
-        for partition in [Partition::WHOLE, Partition::new(0, 2).unwrap(), Partition::new(1, 2).unwrap()] {
+        for partition in [
+            Partition::WHOLE,
+            Partition::new(0, 2).unwrap(),
+            Partition::new(1, 2).unwrap(),
+        ] {
             let mut engine = Engine::for_partition(EngineConfig::default(), partition).unwrap();
             let mut out = Vec::new();
             engine.step(Input::Event(trade(100, "T2")), &mut out);
@@ -615,7 +632,8 @@ mod tests {
             self.trades.to_le_bytes().to_vec()
         }
         fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
-            self.trades = u64::from_le_bytes(bytes.try_into().map_err(|_| SnapshotError::Checksum)?);
+            self.trades =
+                u64::from_le_bytes(bytes.try_into().map_err(|_| SnapshotError::Checksum)?);
             Ok(())
         }
         fn uses_trades(&self) -> bool {
@@ -657,7 +675,10 @@ mod tests {
             .filter_map(|o| match o {
                 Output::Alert { alert, key } => {
                     assert_eq!(key.phase, 0, "a tick's alert is keyed as a tick");
-                    Some(((alert.ts.utc_nanos - trade(0, "x").ts.utc_nanos) / NANOS_PER_SEC, alert.summary.clone()))
+                    Some((
+                        (alert.ts.utc_nanos - trade(0, "x").ts.utc_nanos) / NANOS_PER_SEC,
+                        alert.summary.clone(),
+                    ))
                 }
                 Output::Late { .. } => None,
             })
@@ -673,7 +694,14 @@ mod tests {
             let mut engine = Engine::new(EngineConfig::default()).unwrap();
             engine.rules = RuleSet::of(vec![Box::new(TickCounter::default())]);
             let mut out = Vec::new();
-            for (secs, id) in [(0, "T0"), (0, "T1"), (1, "T2"), (4, "T3"), (4, "T4"), (6, "T5")] {
+            for (secs, id) in [
+                (0, "T0"),
+                (0, "T1"),
+                (1, "T2"),
+                (4, "T3"),
+                (4, "T4"),
+                (6, "T5"),
+            ] {
                 engine.step(Input::Event(trade(secs, id)), &mut out);
                 if explicit {
                     engine.step(Input::Watermark(trade(secs, id).ts), &mut out);

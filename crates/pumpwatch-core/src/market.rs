@@ -457,7 +457,9 @@ impl Market {
             interner.intern(&cold.symbol);
         }
         if interner.len() != image.cold.len() {
-            return Err(serde::de::Error::custom("market image: a symbol appears twice"));
+            return Err(serde::de::Error::custom(
+                "market image: a symbol appears twice",
+            ));
         }
         Ok(Market {
             interner,
@@ -730,7 +732,6 @@ mod tests {
         fn day_volume(&self) -> u64 {
             self.today.iter().map(|(_, q, _)| q).sum()
         }
-
 
         fn volume_before(&self, nanos: i64) -> u64 {
             let bucket_nanos = BUCKET_SECS * NANOS_PER_SEC;

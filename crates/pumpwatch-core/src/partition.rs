@@ -143,7 +143,10 @@ mod tests {
 
     #[test]
     fn specs_parse_and_bad_ones_are_named() {
-        assert_eq!("1/4".parse::<Partition>().unwrap(), Partition::new(1, 4).unwrap());
+        assert_eq!(
+            "1/4".parse::<Partition>().unwrap(),
+            Partition::new(1, 4).unwrap()
+        );
         assert_eq!(Partition::new(1, 4).unwrap().to_string(), "1/4");
         for bad in ["4/4", "1", "a/b", "0/0", "-1/2"] {
             let err = bad.parse::<Partition>().unwrap_err();

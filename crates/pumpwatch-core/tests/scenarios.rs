@@ -68,7 +68,9 @@ fn run_as_live_feed(events: &[Event], seed: u64, partitions: u32) -> Vec<Alert> 
         .collect();
     keyed.sort_by_key(|(arrival, i, _)| (*arrival, *i));
     let mut engines: Vec<Engine> = (0..partitions)
-        .map(|i| Engine::for_partition(config.clone(), Partition::new(i, partitions).unwrap()).unwrap())
+        .map(|i| {
+            Engine::for_partition(config.clone(), Partition::new(i, partitions).unwrap()).unwrap()
+        })
         .collect();
     let mut outs: Vec<Vec<Output>> = vec![Vec::new(); engines.len()];
     let mut max_arrival = i64::MIN;
@@ -104,7 +106,10 @@ fn keyed_alerts(out: Vec<Output>) -> Vec<(FiringKey, Alert)> {
 }
 
 fn alerts(out: Vec<Output>) -> Vec<Alert> {
-    keyed_alerts(out).into_iter().map(|(_, alert)| alert).collect()
+    keyed_alerts(out)
+        .into_iter()
+        .map(|(_, alert)| alert)
+        .collect()
 }
 
 /// Runs one scenario through both drivers and the golden file; returns its alerts.

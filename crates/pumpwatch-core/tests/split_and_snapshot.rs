@@ -67,7 +67,11 @@ fn reference() -> &'static [(FiringKey, Alert)] {
 #[test]
 fn one_engine_gives_its_alerts_in_firing_order() {
     let alerts = reference();
-    assert!(alerts.len() >= 10, "the day has campaigns: {} alerts", alerts.len());
+    assert!(
+        alerts.len() >= 10,
+        "the day has campaigns: {} alerts",
+        alerts.len()
+    );
     assert!(alerts.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
@@ -99,7 +103,8 @@ fn a_split_of_the_accounts_merges_into_the_same_alerts_and_counts() {
             accounts += stats.accounts_tracked;
             let own = keyed(out);
             assert!(
-                own.iter().all(|(_, a)| a.account_ids.iter().all(|id| partition.owns(id))),
+                own.iter()
+                    .all(|(_, a)| a.account_ids.iter().all(|id| partition.owns(id))),
                 "{partition} alerts only on its accounts"
             );
             streams.push(own);
@@ -121,9 +126,17 @@ fn run_with_restores(cuts: &[usize], partition: Partition) -> Vec<(FiringKey, Al
     for (i, event) in day().iter().enumerate() {
         if cuts.contains(&i) {
             let bytes = engine.snapshot();
-            assert_eq!(bytes, engine.snapshot(), "the same state gives the same bytes");
+            assert_eq!(
+                bytes,
+                engine.snapshot(),
+                "the same state gives the same bytes"
+            );
             engine = Engine::restore(config.clone(), partition, &bytes).unwrap();
-            assert_eq!(bytes, engine.snapshot(), "a restored engine writes what it read");
+            assert_eq!(
+                bytes,
+                engine.snapshot(),
+                "a restored engine writes what it read"
+            );
         }
         engine.step(Input::Event(event.clone()), &mut out);
     }
@@ -163,7 +176,10 @@ fn a_snapshot_restores_only_into_its_own_config_and_partition() {
     other.rules.ato_liquidation_thin_buy.window_secs = 3_600;
     let err = Engine::restore(other, Partition::WHOLE, &bytes).unwrap_err();
     assert!(
-        matches!(err, RestoreError::Snapshot(SnapshotError::ConfigVersion { .. })),
+        matches!(
+            err,
+            RestoreError::Snapshot(SnapshotError::ConfigVersion { .. })
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("config version"), "{err}");
@@ -175,7 +191,8 @@ fn a_snapshot_restores_only_into_its_own_config_and_partition() {
         "{err}"
     );
 
-    let err = Engine::restore(EngineConfig::default(), Partition::WHOLE, b"{\"not\": 1}").unwrap_err();
+    let err =
+        Engine::restore(EngineConfig::default(), Partition::WHOLE, b"{\"not\": 1}").unwrap_err();
     assert!(
         matches!(err, RestoreError::Snapshot(SnapshotError::NotASnapshot)),
         "{err}"

@@ -93,7 +93,11 @@ impl Driver {
         options: &DriverOptions,
     ) -> Result<Self, DriverError> {
         let on_threads = options.threads > 1;
-        Ok(Driver::with_engines(sources, Engines::new(engines, on_threads)?, options))
+        Ok(Driver::with_engines(
+            sources,
+            Engines::new(engines, on_threads)?,
+            options,
+        ))
     }
 
     /// A run that goes on from `checkpoint`: its engines restored, `sources` (the same
@@ -119,8 +123,7 @@ impl Driver {
         driver.lanes.skip(&checkpoint.records_taken)?;
         if driver.lanes.taken() != checkpoint.records_taken {
             return Err(DriverError::Checkpoint(
-                "the input is shorter than what the checkpoint had read: not the same input"
-                    .into(),
+                "the input is shorter than what the checkpoint had read: not the same input".into(),
             ));
         }
         driver.counts = checkpoint.counts.clone();
@@ -129,7 +132,11 @@ impl Driver {
         Ok(driver)
     }
 
-    fn with_engines(sources: Vec<Box<dyn Source>>, engines: Engines, options: &DriverOptions) -> Self {
+    fn with_engines(
+        sources: Vec<Box<dyn Source>>,
+        engines: Engines,
+        options: &DriverOptions,
+    ) -> Self {
         Driver {
             lanes: Lanes::new(sources, options.idle_bound_ms),
             engines,
@@ -260,7 +267,11 @@ impl Driver {
                     event,
                     reason,
                 } => {
-                    *self.counts.invalid_by_label.entry(reason.label()).or_default() += 1;
+                    *self
+                        .counts
+                        .invalid_by_label
+                        .entry(reason.label())
+                        .or_default() += 1;
                     let position = step
                         .checked_sub(in_flight.first_step)
                         .and_then(|i| in_flight.positions.get(i as usize).copied())

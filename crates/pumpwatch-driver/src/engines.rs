@@ -126,7 +126,12 @@ fn step_owned(
     step_watermark(engine, first + count, watermark, tagged);
 }
 
-fn step_watermark(engine: &mut Engine, step: u64, watermark: Option<i64>, tagged: &mut Vec<Tagged>) {
+fn step_watermark(
+    engine: &mut Engine,
+    step: u64,
+    watermark: Option<i64>,
+    tagged: &mut Vec<Tagged>,
+) {
     let mut out = Vec::new();
     if let Some(w) = watermark {
         engine.step(
@@ -210,7 +215,9 @@ impl Engines {
                             }
                         }
                     })
-                    .map_err(|e| DriverError::Engine(format!("cannot start an engine thread: {e}")))?;
+                    .map_err(|e| {
+                        DriverError::Engine(format!("cannot start an engine thread: {e}"))
+                    })?;
                 Ok(Worker {
                     work: work_tx,
                     done: done_rx,
@@ -314,7 +321,11 @@ impl Engines {
                 for worker in workers.iter() {
                     match worker.done.recv().map_err(|_| worker_gone())? {
                         Done::Outputs(tagged) => all.extend(tagged),
-                        _ => return Err(DriverError::Engine("an engine answered out of turn".into())),
+                        _ => {
+                            return Err(DriverError::Engine(
+                                "an engine answered out of turn".into(),
+                            ))
+                        }
                     }
                 }
                 // Each worker's outputs are already in order: a stable sort merges them.
@@ -328,15 +339,13 @@ impl Engines {
     pub fn snapshots(&mut self) -> Result<Vec<Vec<u8>>, DriverError> {
         match &mut self.0 {
             Inner::One { engine, .. } => Ok(vec![engine.snapshot()]),
-            Inner::Split { workers, .. } => {
-                ask(workers, || Work::Snapshot)?
-                    .into_iter()
-                    .map(|done| match done {
-                        Done::Snapshot(bytes) => Ok(bytes),
-                        _ => Err(DriverError::Engine("an engine answered out of turn".into())),
-                    })
-                    .collect()
-            }
+            Inner::Split { workers, .. } => ask(workers, || Work::Snapshot)?
+                .into_iter()
+                .map(|done| match done {
+                    Done::Snapshot(bytes) => Ok(bytes),
+                    _ => Err(DriverError::Engine("an engine answered out of turn".into())),
+                })
+                .collect(),
         }
     }
 
@@ -360,7 +369,8 @@ impl Engines {
 pub fn shares(config: &EngineConfig, count: u32) -> Result<Vec<Engine>, DriverError> {
     (0..count.max(1))
         .map(|index| {
-            let partition = Partition::new(index, count.max(1)).map_err(|e| DriverError::Engine(e.to_string()))?;
+            let partition = Partition::new(index, count.max(1))
+                .map_err(|e| DriverError::Engine(e.to_string()))?;
             Engine::for_partition(config.clone(), partition).map_err(DriverError::from)
         })
         .collect()
@@ -427,12 +437,9 @@ pub fn restore(config: &EngineConfig, snapshots: &[Vec<u8>]) -> Result<Vec<Engin
         .map(|bytes| {
             let header = pumpwatch_core::snapshot::read_header(bytes)
                 .map_err(pumpwatch_core::RestoreError::from)?;
-            let partition: Partition = header
-                .partition
-                .parse()
-                .map_err(|e: pumpwatch_core::partition::BadPartition| {
-                    DriverError::Checkpoint(e.to_string())
-                })?;
+            let partition: Partition = header.partition.parse().map_err(
+                |e: pumpwatch_core::partition::BadPartition| DriverError::Checkpoint(e.to_string()),
+            )?;
             Engine::restore(config.clone(), partition, bytes).map_err(DriverError::from)
         })
         .collect()

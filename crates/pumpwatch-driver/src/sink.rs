@@ -20,8 +20,12 @@ pub trait Sink {
 
     /// A valid event that arrived too late to be processed in order; `position` is its
     /// place among the run's records (0-based), the way to find it in the input.
-    fn late(&mut self, event: &Event, reason: &InvalidReason, position: u64)
-        -> Result<(), SinkError>;
+    fn late(
+        &mut self,
+        event: &Event,
+        reason: &InvalidReason,
+        position: u64,
+    ) -> Result<(), SinkError>;
 
     /// Everything of a batch has been handed over: a reader of a pipe should see it now, and
     /// a checkpoint taken now covers it.

@@ -65,7 +65,10 @@ fn options(threads: u32, batch_records: usize) -> DriverOptions {
 fn seen(sink: &Collected) -> (Vec<String>, Vec<String>, Vec<String>) {
     (
         sink.alerts.iter().map(|(_, a)| a.to_json_line()).collect(),
-        sink.invalid.iter().map(|q| format!("{} {}", q.location, q.original)).collect(),
+        sink.invalid
+            .iter()
+            .map(|q| format!("{} {}", q.location, q.original))
+            .collect(),
         sink.late
             .iter()
             .map(|(e, r, p)| format!("{p} {r} {}", e.to_json_line()))
@@ -136,12 +139,18 @@ fn the_sink_gets_the_counters_after_every_batch() {
     // Two steps: the first batch is collected while the second is read.
     driver.step(&mut sink).unwrap();
     driver.step(&mut sink).unwrap();
-    let first = sink.counters.clone().expect("counters after the first batch");
+    let first = sink
+        .counters
+        .clone()
+        .expect("counters after the first batch");
     assert!(first.read_total() > 0 && first.read_total() <= 3_000);
     driver.run(&mut sink).unwrap();
     assert_eq!(sink.counters.as_ref(), Some(driver.counts()));
     assert_eq!(driver.counts().read_total(), uninterrupted_counts());
-    assert!(driver.counts().invalid_total() > 0, "the day's invalid and late records are counted");
+    assert!(
+        driver.counts().invalid_total() > 0,
+        "the day's invalid and late records are counted"
+    );
     assert!(sink.flushes > 1);
 }
 

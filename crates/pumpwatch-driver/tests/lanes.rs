@@ -73,7 +73,10 @@ fn secs(records: &[Record]) -> Vec<(i64, String)> {
 
 #[test]
 fn the_earliest_head_goes_first() {
-    let a = scripted(vec![vec![trade(1, "A"), trade(4, "A")], vec![trade(9, "A")]]);
+    let a = scripted(vec![
+        vec![trade(1, "A"), trade(4, "A")],
+        vec![trade(9, "A")],
+    ]);
     let b = scripted(vec![vec![trade(2, "B"), trade(3, "B"), trade(10, "B")]]);
     let mut lanes = Lanes::new(vec![a, b], 2_000);
     let mut out = Vec::new();
@@ -90,7 +93,12 @@ fn the_earliest_head_goes_first() {
 fn a_source_with_nothing_now_holds_the_others_back_only_within_the_bound() {
     // B sends at 1 s, then has nothing; A runs on.
     let a = scripted(vec![vec![trade(1, "A"), trade(2, "A"), trade(5, "A")]]);
-    let b = scripted(vec![vec![trade(1, "B")], vec![], vec![], vec![trade(6, "B")]]);
+    let b = scripted(vec![
+        vec![trade(1, "B")],
+        vec![],
+        vec![],
+        vec![trade(6, "B")],
+    ]);
     let mut lanes = Lanes::new(vec![a, b], 2_000);
     let mut out = Vec::new();
     assert_eq!(lanes.read(&mut out, 100).unwrap(), ReadState::Open);

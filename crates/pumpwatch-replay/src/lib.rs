@@ -41,9 +41,7 @@ pub use error::ReplayError;
 pub use naming::{classify, Compression, Format};
 pub use parquet_source::TS_OFFSET_COLUMN;
 pub use quarantine::QuarantineWriter;
-pub use source::{
-    InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
-};
+pub use source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
 
 /// Opens a file or a directory of per-type files with default options.
 pub fn open(input: &Path) -> Result<Box<dyn Source>, ReplayError> {

@@ -17,9 +17,7 @@ use crate::error::ReplayError;
 use crate::fields::{build_record, field_index};
 use crate::naming::display_name;
 use crate::parquet_typed::{Columns, TypedRows};
-use crate::source::{
-    InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions,
-};
+use crate::source::{InputFile, Progress, Quarantined, Record, Source, SourceInfo, SourceOptions};
 
 /// The column the Parquet writer adds next to a timestamp `ts` column: the producer's UTC
 /// offset in seconds, which a Parquet timestamp cannot hold. Honoured only with a timestamp

@@ -10,9 +10,7 @@
 use std::borrow::Cow;
 
 use polars::prelude::*;
-use pumpwatch_model::raw::{
-    position_from_cells, trade_from_cells, PositionCells, TradeCells,
-};
+use pumpwatch_model::raw::{position_from_cells, trade_from_cells, PositionCells, TradeCells};
 use pumpwatch_model::{Decimal, Event, Field};
 
 use crate::parquet_source::{Col, Direct, I128Array, I64Array, StrArray};

@@ -81,8 +81,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         for (n, line) in lines {
             let keyed: KeyedLine<'_> = serde_json::from_str(line)
                 .with_context(|| format!("{}:{}: not a keyed alert line", path.display(), n + 1))?;
-            let id: AlertId = serde_json::from_str(keyed.alert.get())
-                .with_context(|| format!("{}:{}: the alert has no alert_id", path.display(), n + 1))?;
+            let id: AlertId = serde_json::from_str(keyed.alert.get()).with_context(|| {
+                format!("{}:{}: the alert has no alert_id", path.display(), n + 1)
+            })?;
             alerts.push((keyed.firing, id.alert_id, keyed.alert.get()));
         }
     }

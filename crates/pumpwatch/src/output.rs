@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use pumpwatch_core::{FiringKey, Partition};
 use pumpwatch_driver::{Sink, SinkError};
 use pumpwatch_model::{Alert, Event, InvalidReason};
-use pumpwatch_replay::{Quarantined, QuarantineWriter};
+use pumpwatch_replay::{QuarantineWriter, Quarantined};
 use serde::{Deserialize, Serialize};
 
 /// The first line of a partition's alert file.
@@ -43,11 +43,14 @@ impl AlertsOut {
     pub fn file(path: &Path, keep: Option<u64>) -> anyhow::Result<Self> {
         let file = match keep {
             None => File::create(path),
-            Some(len) => std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| {
-                f.set_len(len)?;
-                f.seek(SeekFrom::End(0))?;
-                Ok(f)
-            }),
+            Some(len) => std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut f| {
+                    f.set_len(len)?;
+                    f.seek(SeekFrom::End(0))?;
+                    Ok(f)
+                }),
         }
         .with_context(|| format!("cannot write alerts to {}", path.display()))?;
         Ok(AlertsOut::File {

@@ -127,7 +127,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         None => AlertsOut::stdout(),
     };
     let quarantine = match &resumed {
-        Some(r) => QuarantineWriter::resume(&args.quarantine, r.quarantine_bytes, r.quarantine_records)?,
+        Some(r) => {
+            QuarantineWriter::resume(&args.quarantine, r.quarantine_bytes, r.quarantine_records)?
+        }
         None => QuarantineWriter::new(&args.quarantine),
     };
     let mut sink = ReplaySink::new(alerts, quarantine, args.partition);
@@ -136,7 +138,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             let checkpoint = Checkpoint::from_bytes(&r.driver).map_err(anyhow::Error::msg)?;
             eprintln!(
                 "pumpwatch: resuming from the checkpoint in {} ({} records already read)",
-                args.checkpoint_dir.as_deref().unwrap_or(Path::new(".")).display(),
+                args.checkpoint_dir
+                    .as_deref()
+                    .unwrap_or(Path::new("."))
+                    .display(),
                 checkpoint.records_taken.iter().sum::<u64>()
             );
             Driver::resume(&config, vec![source], &options, &checkpoint)?
@@ -144,7 +149,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         None => {
             let engines = match args.partition {
                 Some(p) => vec![Engine::for_partition(config.clone(), p)?],
-                None => pumpwatch_driver::engines::shares(&config, args.threads.saturating_sub(1).max(1))?,
+                None => pumpwatch_driver::engines::shares(
+                    &config,
+                    args.threads.saturating_sub(1).max(1),
+                )?,
             };
             if let Some(p) = args.partition {
                 sink.write_header(&PartitionHeader {
@@ -185,7 +193,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         resume::clear(dir)?;
     }
     if counts.read_total() + counts.invalid_total() == 0 {
-        eprintln!("pumpwatch: warning: {} holds no events", args.input.display());
+        eprintln!(
+            "pumpwatch: warning: {} holds no events",
+            args.input.display()
+        );
     }
     let quarantine = (quarantined > 0).then(|| Quarantine {
         records: quarantined,
@@ -193,7 +204,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     });
     eprint!(
         "{}",
-        summary::render(&counts, quarantine.as_ref(), Some(&stats), started.elapsed())
+        summary::render(
+            &counts,
+            quarantine.as_ref(),
+            Some(&stats),
+            started.elapsed()
+        )
     );
     if checkpoints.written > 0 {
         eprintln!(
@@ -304,7 +320,10 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
         remove_stale_quarantine(&args.quarantine)?;
     }
     if counts.read_total() + counts.invalid_total() == 0 {
-        eprintln!("pumpwatch: warning: {} holds no events", args.input.display());
+        eprintln!(
+            "pumpwatch: warning: {} holds no events",
+            args.input.display()
+        );
     }
     let quarantine = (quarantined > 0).then(|| Quarantine {
         records: quarantined,

@@ -50,8 +50,8 @@ pub fn load(dir: &Path, run: &RunIdentity) -> anyhow::Result<Option<RunCheckpoin
     let body = bytes
         .strip_prefix(MAGIC.as_slice())
         .with_context(|| format!("{} is not a pumpwatch replay checkpoint", file.display()))?;
-    let checkpoint: RunCheckpoint = postcard::from_bytes(body)
-        .with_context(|| format!("{} is damaged", file.display()))?;
+    let checkpoint: RunCheckpoint =
+        postcard::from_bytes(body).with_context(|| format!("{} is damaged", file.display()))?;
     if checkpoint.run != *run {
         bail!(
             "{} belongs to another run ({} → {}, config {}, {}); remove it or use another --checkpoint-dir",
@@ -77,8 +77,7 @@ pub fn save(dir: &Path, checkpoint: &RunCheckpoint) -> anyhow::Result<()> {
     out.write_all(&bytes)
         .and_then(|()| out.sync_all())
         .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &file)
-        .with_context(|| format!("cannot replace {}", file.display()))?;
+    std::fs::rename(&tmp, &file).with_context(|| format!("cannot replace {}", file.display()))?;
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();
     }

@@ -32,7 +32,11 @@ fn sample_day() -> PathBuf {
 }
 
 fn plain_replay(input: &Path, cwd: &Path) -> Vec<u8> {
-    let out = ok(pumpwatch(&["replay", input.to_str().unwrap(), "--no-progress"], cwd)).stdout;
+    let out = ok(pumpwatch(
+        &["replay", input.to_str().unwrap(), "--no-progress"],
+        cwd,
+    ))
+    .stdout;
     assert!(!out.is_empty(), "the day must raise alerts");
     out
 }
@@ -44,12 +48,21 @@ fn threads_give_the_bytes_of_one_engine() {
     let expected = plain_replay(&day, tmp.path());
     for threads in ["2", "3", "4"] {
         let got = ok(pumpwatch(
-            &["replay", day.to_str().unwrap(), "--threads", threads, "--no-progress"],
+            &[
+                "replay",
+                day.to_str().unwrap(),
+                "--threads",
+                threads,
+                "--no-progress",
+            ],
             tmp.path(),
         ));
         assert_eq!(got.stdout, expected, "--threads {threads}");
         let stderr = String::from_utf8_lossy(&got.stderr);
-        assert!(stderr.contains("1500 accounts"), "the summary adds the shares up: {stderr}");
+        assert!(
+            stderr.contains("1500 accounts"),
+            "the summary adds the shares up: {stderr}"
+        );
     }
 }
 
@@ -84,7 +97,10 @@ fn partitions_merge_into_the_bytes_of_one_run() {
     let missing = pumpwatch(&["merge-alerts", &files[0], &files[2]], tmp.path());
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("1/3"));
-    let twice = pumpwatch(&["merge-alerts", &files[0], &files[0], &files[1], &files[2]], tmp.path());
+    let twice = pumpwatch(
+        &["merge-alerts", &files[0], &files[0], &files[1], &files[2]],
+        tmp.path(),
+    );
     assert!(!twice.status.success());
     // A plain alert file is not a share.
     std::fs::write(tmp.path().join("plain.ndjson"), &expected).unwrap();
@@ -92,7 +108,14 @@ fn partitions_merge_into_the_bytes_of_one_run() {
     assert!(String::from_utf8_lossy(&plain.stderr).contains("not a partition's alert file"));
     // --partition with an account split of its own is refused.
     let both = pumpwatch(
-        &["replay", day.to_str().unwrap(), "--partition", "0/2", "--threads", "3"],
+        &[
+            "replay",
+            day.to_str().unwrap(),
+            "--partition",
+            "0/2",
+            "--threads",
+            "3",
+        ],
         tmp.path(),
     );
     assert!(!both.status.success());
@@ -106,7 +129,17 @@ fn a_killed_replay_resumes_and_ends_as_an_uninterrupted_one() {
     let tmp = tempfile::tempdir().unwrap();
     let day = tmp.path().join("day");
     ok(pumpwatch(
-        &["simulate", "--seed", "9", "--accounts", "6000", "--symbols", "80", "--out", day.to_str().unwrap()],
+        &[
+            "simulate",
+            "--seed",
+            "9",
+            "--accounts",
+            "6000",
+            "--symbols",
+            "80",
+            "--out",
+            day.to_str().unwrap(),
+        ],
         tmp.path(),
     ));
     let expected = plain_replay(&day, tmp.path());
@@ -149,8 +182,15 @@ fn a_killed_replay_resumes_and_ends_as_an_uninterrupted_one() {
     }
     assert!(kills >= 1, "the run must have been killed at least once");
     assert!(resumed >= 1, "a run must have resumed from a checkpoint");
-    assert_eq!(std::fs::read(&out).unwrap(), expected, "{kills} kills, {resumed} resumes");
-    assert!(!ckpt.join("replay.checkpoint").exists(), "a finished run clears its checkpoint");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        expected,
+        "{kills} kills, {resumed} resumes"
+    );
+    assert!(
+        !ckpt.join("replay.checkpoint").exists(),
+        "a finished run clears its checkpoint"
+    );
 
     // A checkpoint of another run is refused, not silently restarted.
     std::fs::create_dir_all(&ckpt).unwrap();

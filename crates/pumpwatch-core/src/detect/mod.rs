@@ -186,7 +186,10 @@ impl RuleSet {
 
     /// Every rule's id and state, for a snapshot.
     pub fn save_states(&self) -> Vec<(&'static str, Vec<u8>)> {
-        self.rules.iter().map(|r| (r.name(), r.save_state())).collect()
+        self.rules
+            .iter()
+            .map(|r| (r.name(), r.save_state()))
+            .collect()
     }
 
     /// Puts back the states of [`RuleSet::save_states`]: the same rules, in the same order.

@@ -116,7 +116,9 @@ fn split(bytes: &[u8]) -> Result<(Header, &[u8]), SnapshotError> {
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or(SnapshotError::NotASnapshot)?;
-    let (len, rest) = rest.split_at_checked(4).ok_or(SnapshotError::NotASnapshot)?;
+    let (len, rest) = rest
+        .split_at_checked(4)
+        .ok_or(SnapshotError::NotASnapshot)?;
     let len = u32::from_le_bytes(len.try_into().map_err(|_| SnapshotError::NotASnapshot)?);
     let (header, body) = rest
         .split_at_checked(len as usize)

@@ -44,9 +44,9 @@ impl AtoLiquidationThinBuy {
     }
 
     fn alerted_recently(&self, account: u32, now_nanos: i64) -> bool {
-        self.last_alert.get(&account).is_some_and(|t| {
-            now_nanos - t < self.config.realert_secs as i64 * NANOS_PER_SEC
-        })
+        self.last_alert
+            .get(&account)
+            .is_some_and(|t| now_nanos - t < self.config.realert_secs as i64 * NANOS_PER_SEC)
     }
 
     fn note_alert(&mut self, account: u32, now_nanos: i64) {
@@ -69,7 +69,8 @@ impl Rule for AtoLiquidationThinBuy {
 
     /// The last-alert map as its entries sorted by account.
     fn save_state(&self) -> Vec<u8> {
-        let mut last_alert: Vec<(u32, i64)> = self.last_alert.iter().map(|(a, t)| (*a, *t)).collect();
+        let mut last_alert: Vec<(u32, i64)> =
+            self.last_alert.iter().map(|(a, t)| (*a, *t)).collect();
         last_alert.sort_unstable();
         postcard::to_stdvec(&last_alert).expect("a list of integers serializes")
     }
@@ -548,4 +549,3 @@ fn score(
     }
     score.round().clamp(0.0, 100.0) as u8
 }
-
