@@ -371,7 +371,14 @@ struct State<'e> {
 struct Firing<'a> {
     stats: &'a mut EngineStats,
     out: &'a mut Vec<Output>,
-    key: FiringKey,
+    key: KeyOf<'a>,
+}
+
+/// The firing key, or what it is computed from when an alert first fires: the content hash
+/// of an event's tie is not worth computing for every event that fires nothing.
+enum KeyOf<'a> {
+    Known(FiringKey),
+    Event { event: &'a Event, arrival: u64 },
 }
 
 impl Firing<'_> {
@@ -381,11 +388,25 @@ impl Firing<'_> {
             .alerts_by_rule
             .entry(rule.to_string())
             .or_default() += 1;
-        self.out.push(Output::Alert {
-            alert,
-            key: self.key,
+        let key = match self.key {
+            KeyOf::Known(key) => key,
+            KeyOf::Event { event, arrival } => {
+                let (ts_nanos, rank, tie) = reorder::order_key(event);
+                FiringKey {
+                    ts_nanos,
+                    phase: 1,
+                    rank,
+                    tie,
+                    arrival,
+                    seq: 0,
+                }
+            }
+        };
+        self.out.push(Output::Alert { alert, key });
+        self.key = KeyOf::Known(FiringKey {
+            seq: key.seq + 1,
+            ..key
         });
-        self.key.seq += 1;
     }
 }
 
@@ -419,38 +440,30 @@ impl State<'_> {
             let mut firing = Firing {
                 stats: self.stats,
                 out,
-                key: FiringKey {
+                key: KeyOf::Known(FiringKey {
                     ts_nanos: tick,
                     phase: 0,
                     rank: 0,
                     tie: 0,
                     arrival: 0,
                     seq: place,
-                },
+                }),
             };
             firing.fire(rule, alert);
         }
     }
 
-    /// The firing of the event with this order key.
+    /// The firing of an event; its key is computed if an alert fires.
     fn firing<'a>(
         stats: &'a mut EngineStats,
         out: &'a mut Vec<Output>,
-        event: &Event,
+        event: &'a Event,
         arrival: u64,
     ) -> Firing<'a> {
-        let (ts_nanos, rank, tie) = reorder::order_key(event);
         Firing {
             stats,
             out,
-            key: FiringKey {
-                ts_nanos,
-                phase: 1,
-                rank,
-                tie,
-                arrival,
-                seq: 0,
-            },
+            key: KeyOf::Event { event, arrival },
         }
     }
 

@@ -14,6 +14,16 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
+    /// Counts a valid event read.
+    pub fn count_event(&mut self, event_type: pumpwatch_model::EventType) {
+        self.read_by_type[event_type.index()] += 1;
+    }
+
+    /// Counts a rejected record or late event by its reason label.
+    pub fn count_invalid(&mut self, label: String) {
+        *self.invalid_by_label.entry(label).or_default() += 1;
+    }
+
     pub fn read_total(&self) -> u64 {
         self.read_by_type.iter().sum()
     }

@@ -227,16 +227,12 @@ impl Driver {
         for record in records {
             match record {
                 Record::Event(event) => {
-                    self.counts.read_by_type[event.event_type().index()] += 1;
+                    self.counts.count_event(event.event_type());
                     positions.push(self.records);
                     events.push(event);
                 }
                 Record::Invalid(invalid) => {
-                    *self
-                        .counts
-                        .invalid_by_label
-                        .entry(invalid.reason.reason.label())
-                        .or_default() += 1;
+                    self.counts.count_invalid(invalid.reason.reason.label());
                     sink.invalid(&invalid).map_err(DriverError::Sink)?;
                 }
             }
@@ -267,11 +263,7 @@ impl Driver {
                     event,
                     reason,
                 } => {
-                    *self
-                        .counts
-                        .invalid_by_label
-                        .entry(reason.label())
-                        .or_default() += 1;
+                    self.counts.count_invalid(reason.label());
                     let position = step
                         .checked_sub(in_flight.first_step)
                         .and_then(|i| in_flight.positions.get(i as usize).copied())

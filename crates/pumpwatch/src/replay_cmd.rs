@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use pumpwatch_core::{Engine, Partition};
+use pumpwatch_core::{Engine, EngineStats, Partition};
 use pumpwatch_driver::{Checkpoint, Driver, DriverOptions};
 use pumpwatch_model::EventType;
 use pumpwatch_replay::{OutputFormat, QuarantineWriter, Record, Source, SourceOptions};
@@ -184,33 +184,18 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     }
     let stats = driver.engine_stats()?;
     let counts = driver.counts().clone();
-    let ReplaySink { quarantine, .. } = sink;
-    let quarantined = quarantine.finish()?;
-    if quarantined == 0 {
-        remove_stale_quarantine(&args.quarantine)?;
-    }
     if let Some(dir) = &args.checkpoint_dir {
         resume::clear(dir)?;
     }
-    if counts.read_total() + counts.invalid_total() == 0 {
-        eprintln!(
-            "pumpwatch: warning: {} holds no events",
-            args.input.display()
-        );
-    }
-    let quarantine = (quarantined > 0).then(|| Quarantine {
-        records: quarantined,
-        path: args.quarantine.display().to_string(),
-    });
-    eprint!(
-        "{}",
-        summary::render(
-            &counts,
-            quarantine.as_ref(),
-            Some(&stats),
-            started.elapsed()
-        )
-    );
+    let ReplaySink { quarantine, .. } = sink;
+    finish_run(
+        quarantine,
+        &args.quarantine,
+        &args.input,
+        &counts,
+        Some(&stats),
+        started,
+    )?;
     if checkpoints.written > 0 {
         eprintln!(
             "  checkpoints    {} written, the last {:.1} MiB, the longest took {:.3} s",
@@ -295,12 +280,9 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
         let more = source.next_batch(&mut batch, BATCH_RECORDS)?;
         for record in batch.drain(..) {
             match record {
-                Record::Event(event) => counts.read_by_type[event.event_type().index()] += 1,
+                Record::Event(event) => counts.count_event(event.event_type()),
                 Record::Invalid(invalid) => {
-                    *counts
-                        .invalid_by_label
-                        .entry(invalid.reason.reason.label())
-                        .or_default() += 1;
+                    counts.count_invalid(invalid.reason.reason.label());
                     quarantine.write(&invalid)?;
                 }
             }
@@ -315,23 +297,40 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    finish_run(
+        quarantine,
+        &args.quarantine,
+        &args.input,
+        &counts,
+        None,
+        started,
+    )
+}
+
+/// The end of a `replay` or `check`: the quarantine file closed (an earlier run's removed when
+/// this one quarantined nothing), an empty input said, the summary printed.
+fn finish_run(
+    quarantine: QuarantineWriter,
+    quarantine_path: &Path,
+    input: &Path,
+    counts: &RunCounts,
+    stats: Option<&EngineStats>,
+    started: Instant,
+) -> anyhow::Result<()> {
     let quarantined = quarantine.finish()?;
     if quarantined == 0 {
-        remove_stale_quarantine(&args.quarantine)?;
+        remove_stale_quarantine(quarantine_path)?;
     }
     if counts.read_total() + counts.invalid_total() == 0 {
-        eprintln!(
-            "pumpwatch: warning: {} holds no events",
-            args.input.display()
-        );
+        eprintln!("pumpwatch: warning: {} holds no events", input.display());
     }
     let quarantine = (quarantined > 0).then(|| Quarantine {
         records: quarantined,
-        path: args.quarantine.display().to_string(),
+        path: quarantine_path.display().to_string(),
     });
     eprint!(
         "{}",
-        summary::render(&counts, quarantine.as_ref(), None, started.elapsed())
+        summary::render(counts, quarantine.as_ref(), stats, started.elapsed())
     );
     Ok(())
 }

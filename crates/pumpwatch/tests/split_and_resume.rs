@@ -192,8 +192,8 @@ fn a_killed_replay_resumes_and_ends_as_an_uninterrupted_one() {
         "a finished run clears its checkpoint"
     );
 
-    // A checkpoint of another run is refused, not silently restarted.
-    std::fs::create_dir_all(&ckpt).unwrap();
+    // A checkpoint of another run is refused, not silently restarted: start the run again,
+    // kill it once it has written a checkpoint, and point another input at that directory.
     let mut child = Command::new(bin())
         .args(args)
         .current_dir(tmp.path())
@@ -201,22 +201,27 @@ fn a_killed_replay_resumes_and_ends_as_an_uninterrupted_one() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let checkpoint = ckpt.join("replay.checkpoint");
+    for _ in 0..600 {
+        if checkpoint.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let _ = child.kill();
     let _ = child.wait();
-    if ckpt.join("replay.checkpoint").exists() {
-        let other = pumpwatch(
-            &[
-                "replay",
-                sample_day().to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--checkpoint-dir",
-                ckpt.to_str().unwrap(),
-            ],
-            tmp.path(),
-        );
-        assert!(!other.status.success());
-        assert!(String::from_utf8_lossy(&other.stderr).contains("belongs to another run"));
-    }
+    assert!(checkpoint.exists(), "the run wrote a checkpoint");
+    let other = pumpwatch(
+        &[
+            "replay",
+            sample_day().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--checkpoint-dir",
+            ckpt.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("belongs to another run"));
 }
