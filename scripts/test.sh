@@ -1,9 +1,31 @@
 #!/usr/bin/env bash
-# The project's test command (README, CI). Installs nothing today: the replay, engine and
-# simulator tests need no server. Reuses a build cache outside the clone when one exists.
+# The project's test command (README, CI). Installs and starts what the tests need when it is
+# missing: a local PostgreSQL for the alert store's tests (scripts/postgres.sh), Debian's
+# chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv)
+# for the API fuzz. Reuses a build cache outside the clone when one exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache" ]; then
     export CARGO_TARGET_DIR="$HOME/.cache/pumpwatch-target"
 fi
+target="${CARGO_TARGET_DIR:-target}"
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "test.sh: installing Debian's chromium and chromium-driver for the browser test" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq >&2
+    as_root apt-get install -y -qq chromium chromium-driver >&2
+fi
+
+PUMPWATCH_TEST_POSTGRES="$(bash scripts/postgres.sh)"
+export PUMPWATCH_TEST_POSTGRES
+
+# The API against its own OpenAPI document, first, so that cargo's summary closes the run.
+cargo build --locked -p pumpwatch
+bash scripts/fuzz-api.sh "$target/debug/pumpwatch"
+
 cargo test --workspace --locked

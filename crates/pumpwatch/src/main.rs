@@ -12,6 +12,7 @@ mod output;
 mod replay_cmd;
 mod resume;
 mod simulate_cmd;
+mod store_cmd;
 mod summary;
 
 /// pumpwatch — catches account-takeover pump-and-dump manipulation while it is happening.
@@ -37,6 +38,14 @@ enum Command {
     /// Merge the alert files of the partitions of a split run (replay --partition I/N) into
     /// the alerts one run gives, in its order.
     MergeAlerts(merge_cmd::MergeArgs),
+    /// Load an alert file into the alert store (with its day's context when given).
+    Ingest(store_cmd::IngestArgs),
+    /// Manage the alert store's users and their API tokens.
+    Users(store_cmd::UsersArgs),
+    /// Check the alert store's audit log.
+    Audit(store_cmd::AuditArgs),
+    /// Serve the analysts' alert queue: the API under /api and the web UI at /.
+    Serve(store_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +65,14 @@ fn main() -> ExitCode {
         Command::Check(args) => replay_cmd::check(args),
         Command::Convert(args) => replay_cmd::convert(args),
         Command::MergeAlerts(args) => merge_cmd::run(args),
+        Command::Ingest(args) => store_cmd::ingest(args),
+        Command::Users(args) => store_cmd::users(args),
+        Command::Audit(args) => match store_cmd::audit(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(err) => Err(err),
+        },
+        Command::Serve(args) => store_cmd::serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

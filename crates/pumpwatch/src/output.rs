@@ -99,6 +99,8 @@ pub struct ReplaySink {
     pub partition: Option<Partition>,
     /// Whether an alert was written since the last flush.
     unflushed: bool,
+    /// Alert lines kept for the alert store (replay --store without --out).
+    pub kept: Option<Vec<String>>,
 }
 
 impl ReplaySink {
@@ -112,6 +114,7 @@ impl ReplaySink {
             quarantine,
             partition,
             unflushed: false,
+            kept: None,
         }
     }
 
@@ -126,6 +129,9 @@ impl ReplaySink {
 impl Sink for ReplaySink {
     fn alert(&mut self, key: &FiringKey, alert: &Alert) -> Result<(), SinkError> {
         let line = alert.to_json_line();
+        if let Some(kept) = &mut self.kept {
+            kept.push(line.clone());
+        }
         match self.partition {
             None => writeln!(self.alerts.writer(), "{line}")?,
             Some(_) => {

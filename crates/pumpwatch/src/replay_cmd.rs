@@ -88,12 +88,23 @@ pub struct ReplayArgs {
     /// Seconds of wall time between two checkpoints (0: after every batch).
     #[arg(long, default_value_t = 30)]
     pub checkpoint_secs: u64,
+    /// Also load the alerts, with the day's holdings, price bars and executions, into this
+    /// alert store: sqlite://FILE (created when missing) or postgres://USER@HOST:PORT/DB.
+    /// Alerts already stored (same alert_id) are left as they are.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// With --store: alerts on one symbol within this many seconds join one case.
+    #[arg(long, default_value_t = 3 * 3600)]
+    pub case_window_secs: i64,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = crate::config::load(args.config.as_deref())?;
     if args.partition.is_some() && args.threads > 2 {
         bail!("--partition runs one share on one engine: use --threads 1 or 2");
+    }
+    if args.partition.is_some() && args.store.is_some() {
+        bail!("--store takes a whole run's alerts: load the merged file with pumpwatch ingest");
     }
     let started = Instant::now();
     let source = open_input(&args.input, &args.open)?;
@@ -133,6 +144,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         None => QuarantineWriter::new(&args.quarantine),
     };
     let mut sink = ReplaySink::new(alerts, quarantine, args.partition);
+    if args.store.is_some() && args.out.is_none() {
+        sink.kept = Some(Vec::new());
+    }
     let mut driver = match &resumed {
         Some(r) => {
             let checkpoint = Checkpoint::from_bytes(&r.driver).map_err(anyhow::Error::msg)?;
@@ -187,7 +201,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.checkpoint_dir {
         resume::clear(dir)?;
     }
-    let ReplaySink { quarantine, .. } = sink;
+    let ReplaySink {
+        quarantine, kept, ..
+    } = sink;
     finish_run(
         quarantine,
         &args.quarantine,
@@ -196,6 +212,22 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         Some(&stats),
         started,
     )?;
+    if let Some(url) = &args.store {
+        // A resumed run wrote part of its alerts before the crash: the file has them all.
+        let lines = match (&args.out, kept) {
+            (Some(out), _) => std::fs::read_to_string(out)
+                .with_context(|| format!("cannot read back {}", out.display()))?
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            (None, kept) => kept.unwrap_or_default(),
+        };
+        let day = (args.input != Path::new("-")).then_some(args.input.as_path());
+        if day.is_none() {
+            eprintln!("pumpwatch: standard input cannot be read twice: the alerts are stored without their day's context");
+        }
+        crate::store_cmd::load_alerts(url, &lines, day, args.case_window_secs)?;
+    }
     if checkpoints.written > 0 {
         eprintln!(
             "  checkpoints    {} written, the last {:.1} MiB, the longest took {:.3} s",

@@ -1,0 +1,388 @@
+//! Cases: the alerts of one campaign, worked as one item. At ingest a new alert joins the
+//! open case of its trading day that shares one of its symbols and whose alerts reach within
+//! `window_secs` of it, or one that shares an account with it through a matched execution
+//! in that symbol (a victim's buy against a beneficiary's sale); when no case fits but an
+//! ungrouped alert of that day does, the two open a case together. A lone alert stays
+//! without a case.
+//!
+//! Grouping runs in the ingest's transaction, in the order alerts arrive, and is recorded in
+//! the audit log like any change.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+use utoipa::ToSchema;
+
+use crate::alerts::{item_of, QueueItem, ITEM_COLUMNS};
+use crate::audit::ChainHead;
+use crate::context::ExecutionLink;
+use crate::{clock, Store, StoreError};
+use pumpwatch_model::Alert;
+
+/// How alerts are grouped into cases.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grouping {
+    /// Alerts on one symbol within this many seconds of each other belong to one case.
+    pub window_secs: i64,
+}
+
+impl Default for Grouping {
+    fn default() -> Self {
+        Grouping {
+            window_secs: 3 * 3600,
+        }
+    }
+}
+
+/// A case as the queue lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct CaseItem {
+    pub case_id: String,
+    pub title: String,
+    pub score: i64,
+    pub severity: String,
+    pub first_ts_utc: String,
+    pub last_ts_utc: String,
+    pub state: String,
+    pub assignee: Option<String>,
+    pub disposition: Option<String>,
+    pub version: i64,
+    pub alert_count: i64,
+}
+
+/// A case with what its page shows: its alerts, accounts, symbols and the executions between
+/// its accounts (the graph's edges).
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct CaseDetail {
+    pub case: CaseItem,
+    pub alerts: Vec<QueueItem>,
+    pub accounts: Vec<String>,
+    pub symbols: Vec<String>,
+    pub links: Vec<ExecutionLink>,
+}
+
+fn severity_rank(severity: &str) -> i64 {
+    match severity {
+        "low" => 0,
+        "medium" => 1,
+        "high" => 2,
+        _ => 3,
+    }
+}
+
+/// The seconds between two store instants (`...T04:05:00.000000Z`); large when unreadable.
+fn seconds_between(a: &str, b: &str) -> i64 {
+    let parse = |text: &str| pumpwatch_model::Timestamp::parse(text).map(|t| t.utc_nanos);
+    match (parse(a), parse(b)) {
+        (Ok(a), Ok(b)) => (a - b).abs() / 1_000_000_000,
+        _ => i64::MAX,
+    }
+}
+
+/// Puts a just-stored alert into a case when one fits; how many alerts joined a case (2 when
+/// it opened one with a partner, 1 when it joined one, 0 when none fits or it already has one).
+pub(crate) async fn group_alert(
+    conn: &mut AnyConnection,
+    head: &mut ChainHead,
+    actor: &str,
+    alert: &Alert,
+    grouping: &Grouping,
+) -> Result<u64, StoreError> {
+    let grouped: Option<String> = sqlx::query("SELECT case_id FROM alerts WHERE alert_id = $1")
+        .bind(&alert.alert_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("case_id")?;
+    if grouped.is_some() {
+        return Ok(0);
+    }
+    let (y, m, d) = alert.ts.local_date();
+    let day = format!("{y:04}-{m:02}-{d:02}");
+    let ts_utc = clock::utc_text(&alert.ts);
+    let within = |other: &str| seconds_between(&ts_utc, other) <= grouping.window_secs;
+
+    // An open case of the day on one of the alert's symbols, near in time or linked.
+    let mut case_found: Option<String> = None;
+    let mut partner: Option<String> = None;
+    for symbol in &alert.symbols {
+        let rows = sqlx::query(
+            "SELECT a.alert_id, a.ts_utc, a.case_id, a.account_ids FROM alerts a \
+             JOIN alert_symbols s ON s.alert_id = a.alert_id \
+             WHERE s.symbol = $1 AND a.day = $2 AND a.alert_id <> $3 \
+             ORDER BY a.ts_utc, a.alert_id",
+        )
+        .bind(symbol)
+        .bind(&day)
+        .bind(&alert.alert_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let other_ts: String = row.try_get("ts_utc")?;
+            let other_case: Option<String> = row.try_get("case_id")?;
+            let other_id: String = row.try_get("alert_id")?;
+            let near = within(&other_ts)
+                || linked(
+                    conn,
+                    symbol,
+                    &day,
+                    &alert.account_ids,
+                    &row.try_get::<String, _>("account_ids")?,
+                )
+                .await?;
+            if !near {
+                continue;
+            }
+            match other_case {
+                Some(case_id) => {
+                    let state: Option<String> =
+                        sqlx::query("SELECT state FROM cases WHERE case_id = $1")
+                            .bind(&case_id)
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .map(|row| row.try_get("state"))
+                            .transpose()?;
+                    if state.as_deref() != Some("closed") {
+                        case_found = Some(case_id);
+                        break;
+                    }
+                }
+                None if partner.is_none() => partner = Some(other_id),
+                None => {}
+            }
+        }
+        if case_found.is_some() {
+            break;
+        }
+    }
+
+    if let Some(case_id) = case_found {
+        join_case(conn, head, actor, &case_id, &alert.alert_id).await?;
+        return Ok(1);
+    }
+    let Some(partner) = partner else {
+        return Ok(0);
+    };
+    let case_id = format!("C-{}", &alert.alert_id[..alert.alert_id.len().min(16)]);
+    let title = format!(
+        "{} on {day}",
+        if alert.symbols.is_empty() {
+            "Accounts".to_string()
+        } else {
+            format!("Campaign in {}", alert.symbols.join(", "))
+        }
+    );
+    sqlx::query(
+        "INSERT INTO cases (case_id, title, score, severity, severity_rank, first_ts_utc, \
+         last_ts_utc, created_at, updated_at) VALUES ($1, $2, 0, 'low', 0, $3, $3, $4, $4)",
+    )
+    .bind(&case_id)
+    .bind(&title)
+    .bind(&ts_utc)
+    .bind(head.at())
+    .execute(&mut *conn)
+    .await?;
+    head.append(
+        conn,
+        actor,
+        ("case", &case_id),
+        "case.created",
+        &json!(null),
+        &json!({"title": title, "alerts": [partner, alert.alert_id]}),
+    )
+    .await?;
+    join_case(conn, head, actor, &case_id, &partner).await?;
+    join_case(conn, head, actor, &case_id, &alert.alert_id).await?;
+    Ok(2)
+}
+
+/// Whether the two alerts' accounts traded with each other in `symbol` on `day`.
+async fn linked(
+    conn: &mut AnyConnection,
+    symbol: &str,
+    day: &str,
+    accounts: &[String],
+    other_accounts_json: &str,
+) -> Result<bool, StoreError> {
+    let others: Vec<String> = serde_json::from_str(other_accounts_json).unwrap_or_default();
+    for account in accounts {
+        for other in &others {
+            let row = sqlx::query(
+                "SELECT 1 AS one FROM execution_links WHERE symbol = $1 AND day = $2 AND \
+                 ((buyer = $3 AND seller = $4) OR (buyer = $4 AND seller = $3))",
+            )
+            .bind(symbol)
+            .bind(day)
+            .bind(account)
+            .bind(other)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if row.is_some() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Adds an alert to a case and raises the case's score, severity and time span to cover it.
+async fn join_case(
+    conn: &mut AnyConnection,
+    head: &mut ChainHead,
+    actor: &str,
+    case_id: &str,
+    alert_id: &str,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT score, severity, ts_utc FROM alerts WHERE alert_id = $1")
+        .bind(alert_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let score: i64 = row.try_get("score")?;
+    let severity: String = row.try_get("severity")?;
+    let ts_utc: String = row.try_get("ts_utc")?;
+    sqlx::query("UPDATE alerts SET case_id = $1 WHERE alert_id = $2")
+        .bind(case_id)
+        .bind(alert_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE cases SET \
+         severity = CASE WHEN severity_rank < $2 THEN $3 ELSE severity END, \
+         severity_rank = CASE WHEN severity_rank < $2 THEN $2 ELSE severity_rank END, \
+         score = CASE WHEN score < $4 THEN $4 ELSE score END, \
+         first_ts_utc = CASE WHEN first_ts_utc > $5 THEN $5 ELSE first_ts_utc END, \
+         last_ts_utc = CASE WHEN last_ts_utc < $5 THEN $5 ELSE last_ts_utc END, \
+         updated_at = $6 WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .bind(severity_rank(&severity))
+    .bind(&severity)
+    .bind(score)
+    .bind(&ts_utc)
+    .bind(head.at())
+    .execute(&mut *conn)
+    .await?;
+    head.append(
+        conn,
+        actor,
+        ("case", case_id),
+        "case.alert_added",
+        &json!(null),
+        &json!({"alert_id": alert_id}),
+    )
+    .await?;
+    Ok(())
+}
+
+const CASE_COLUMNS: &str = "c.case_id, c.title, c.score, c.severity, c.first_ts_utc, \
+    c.last_ts_utc, c.state, c.assignee, c.disposition, c.version, \
+    (SELECT COUNT(*) FROM alerts a WHERE a.case_id = c.case_id) AS alert_count";
+
+fn case_of(row: &sqlx::any::AnyRow) -> Result<CaseItem, StoreError> {
+    Ok(CaseItem {
+        case_id: row.try_get("case_id")?,
+        title: row.try_get("title")?,
+        score: row.try_get("score")?,
+        severity: row.try_get("severity")?,
+        first_ts_utc: row.try_get("first_ts_utc")?,
+        last_ts_utc: row.try_get("last_ts_utc")?,
+        state: row.try_get("state")?,
+        assignee: row.try_get("assignee")?,
+        disposition: row.try_get("disposition")?,
+        version: row.try_get("version")?,
+        alert_count: row.try_get("alert_count")?,
+    })
+}
+
+impl Store {
+    /// Cases, riskiest first, optionally in one state.
+    pub async fn cases(
+        &self,
+        state: Option<&str>,
+        page: i64,
+        page_size: i64,
+    ) -> Result<(Vec<CaseItem>, i64), StoreError> {
+        if page < 1 || !(1..=crate::alerts::MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(StoreError::Invalid(format!(
+                "page starts at 1, page_size is 1 to {}",
+                crate::alerts::MAX_PAGE_SIZE
+            )));
+        }
+        if let Some(state) = state {
+            if !crate::alerts::STATES.contains(&state) {
+                return Err(StoreError::Invalid(format!(
+                    "state {state:?}: one of {}",
+                    crate::alerts::STATES.join(", ")
+                )));
+            }
+        }
+        let offset = (page - 1).saturating_mul(page_size);
+        let filter = if state.is_some() {
+            "WHERE c.state = $1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases c {filter} \
+             ORDER BY c.score DESC, c.last_ts_utc DESC, c.case_id LIMIT {page_size} OFFSET {offset}"
+        );
+        let mut query = sqlx::query(&sql);
+        let count_sql = format!("SELECT COUNT(*) AS n FROM cases c {filter}");
+        let mut count = sqlx::query(&count_sql);
+        if let Some(state) = state {
+            query = query.bind(state);
+            count = count.bind(state);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let items = rows.iter().map(case_of).collect::<Result<Vec<_>, _>>()?;
+        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
+        Ok((items, total))
+    }
+
+    /// One case with its alerts, accounts, symbols and the executions between its accounts.
+    pub async fn case(&self, case_id: &str) -> Result<CaseDetail, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.case_id = $1"
+        ))
+        .bind(case_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "case",
+            id: case_id.to_string(),
+        })?;
+        let case = case_of(&row)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM alerts a WHERE a.case_id = $1 ORDER BY a.ts_utc, a.alert_id"
+        ))
+        .bind(case_id)
+        .fetch_all(self.pool())
+        .await?;
+        let alerts = rows.iter().map(item_of).collect::<Result<Vec<_>, _>>()?;
+        let mut accounts: Vec<String> = alerts.iter().flat_map(|a| a.account_ids.clone()).collect();
+        accounts.sort();
+        accounts.dedup();
+        let mut symbols: Vec<String> = alerts.iter().flat_map(|a| a.symbols.clone()).collect();
+        symbols.sort();
+        symbols.dedup();
+        let mut days: Vec<String> = Vec::new();
+        for item in &alerts {
+            if let Ok(ts) = pumpwatch_model::Timestamp::parse(&item.ts) {
+                let (y, m, d) = ts.local_date();
+                days.push(format!("{y:04}-{m:02}-{d:02}"));
+            }
+        }
+        days.sort();
+        days.dedup();
+        let mut links = Vec::new();
+        for day in &days {
+            links.extend(self.links_of(day, &accounts, &symbols).await?);
+        }
+        Ok(CaseDetail {
+            case,
+            alerts,
+            accounts,
+            symbols,
+            links,
+        })
+    }
+}

@@ -1,0 +1,457 @@
+//! The store's behaviour, the same on SQLite and PostgreSQL: idempotent ingest, the queue,
+//! cases, the workflow with its roles and optimistic concurrency, users and the audit chain.
+
+mod common;
+
+use common::{alert_line, each_backend};
+use pumpwatch_store::alerts::{IncomingAlert, QueueFilter, QueueSort};
+use pumpwatch_store::cases::Grouping;
+use pumpwatch_store::users::Role;
+use pumpwatch_store::workflow::{Change, Disposition, Entity};
+use pumpwatch_store::{Store, StoreError};
+
+fn incoming(lines: &[String]) -> Vec<IncomingAlert> {
+    lines
+        .iter()
+        .map(|l| IncomingAlert::from_line(l).unwrap())
+        .collect()
+}
+
+fn day_alerts() -> Vec<String> {
+    vec![
+        alert_line("a1", "2025-03-17T10:00:00+09:00", 90, "A1", "7992"),
+        alert_line("a2", "2025-03-17T10:20:00+09:00", 55, "A2", "7992"),
+        alert_line("a3", "2025-03-17T11:00:00+09:00", 70, "A3", "130A"),
+        alert_line("a4", "2025-03-17T15:20:00+09:00", 30, "A4", "7992"),
+        alert_line("a5", "2025-03-18T09:10:00+09:00", 80, "A1", "130A"),
+    ]
+}
+
+async fn loaded(store: &Store) {
+    let report = store
+        .ingest_alerts(
+            "system:test",
+            &incoming(&day_alerts()),
+            &Grouping { window_secs: 3600 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.received, report.stored, report.already_stored),
+        (5, 5, 0)
+    );
+}
+
+#[tokio::test]
+async fn loading_the_same_alerts_twice_changes_nothing() {
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        let before = store.audit_entries(None, 0, 1000).await.unwrap();
+        let again = store
+            .ingest_alerts(
+                "system:test",
+                &incoming(&day_alerts()),
+                &Grouping::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.stored, again.already_stored, again.grouped),
+            (0, 5, 0),
+            "{}",
+            t.url
+        );
+        assert_eq!(store.state_counts().await.unwrap().total, 5);
+        assert_eq!(
+            store.audit_entries(None, 0, 1000).await.unwrap(),
+            before,
+            "{}",
+            t.url
+        );
+        let (item, body) = store.alert("a1").await.unwrap();
+        assert_eq!(item.score, 90);
+        assert_eq!(
+            body,
+            serde_json::from_str::<serde_json::Value>(&day_alerts()[0]).unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_queue_filters_sorts_and_pages() {
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        let ids = |page: &pumpwatch_store::alerts::QueuePage| {
+            page.items
+                .iter()
+                .map(|i| i.alert_id.clone())
+                .collect::<Vec<_>>()
+        };
+        let all = store.queue(&QueueFilter::default()).await.unwrap();
+        assert_eq!(
+            ids(&all),
+            ["a1", "a5", "a3", "a2", "a4"],
+            "riskiest first on {}",
+            t.url
+        );
+        let by_time = store
+            .queue(&QueueFilter {
+                sort: Some(QueueSort::Time),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&by_time), ["a5", "a4", "a3", "a2", "a1"]);
+        let symbol = store
+            .queue(&QueueFilter {
+                symbol: Some("130A".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&symbol), ["a5", "a3"]);
+        let account = store
+            .queue(&QueueFilter {
+                account: Some("A1".into()),
+                severity: Some("critical".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&account), ["a1"]);
+        let window = store
+            .queue(&QueueFilter {
+                from: Some("2025-03-17T10:10:00+09:00".into()),
+                to: Some("2025-03-17T02:00:00Z".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&window), ["a2"], "10:10 to 11:00 JST");
+        let page2 = store
+            .queue(&QueueFilter {
+                page: Some(2),
+                page_size: Some(2),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (ids(&page2), page2.total),
+            (vec!["a3".to_string(), "a2".to_string()], 5)
+        );
+        let bad = store
+            .queue(&QueueFilter {
+                state: Some("open".into()),
+                ..Default::default()
+            })
+            .await;
+        assert!(matches!(bad, Err(StoreError::Invalid(_))));
+        let bad = store
+            .queue(&QueueFilter {
+                from: Some("yesterday".into()),
+                ..Default::default()
+            })
+            .await;
+        assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    }
+}
+
+#[tokio::test]
+async fn alerts_on_one_symbol_close_in_time_form_a_case() {
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        let (cases, total) = store.cases(None, 1, 50).await.unwrap();
+        assert_eq!(total, 1, "{}: {cases:?}", t.url);
+        let case = store.case(&cases[0].case_id).await.unwrap();
+        let ids: Vec<_> = case.alerts.iter().map(|a| a.alert_id.as_str()).collect();
+        // a4 is on 7992 too but five hours later; a3 and a5 share 130A on different days.
+        assert_eq!(ids, ["a1", "a2"]);
+        assert_eq!(
+            (case.case.score, case.case.severity.as_str()),
+            (90, "critical")
+        );
+        assert_eq!(case.accounts, ["A1", "A2"]);
+        let in_case = store
+            .queue(&QueueFilter {
+                case_id: Some(case.case.case_id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(in_case.total, 2);
+    }
+}
+
+#[tokio::test]
+async fn the_workflow_needs_approval_for_high_items_and_audits_every_step() {
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        let (ann, _) = store
+            .add_user("admin:test", "ann", Role::Analyst, None)
+            .await
+            .unwrap();
+        let (sue, _) = store
+            .add_user("admin:test", "sue", Role::Supervisor, None)
+            .await
+            .unwrap();
+        let s = store
+            .change(
+                &ann,
+                Entity::Alert,
+                "a1",
+                1,
+                &Change::Assign {
+                    assignee: "ann".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((s.state.as_str(), s.version), ("assigned", 2));
+        store
+            .comment(&ann, Entity::Alert, "a1", "orders from a new device")
+            .await
+            .unwrap();
+        let close = Change::Close {
+            disposition: Disposition::OrdersHeld,
+            reason: "held the remaining buys".into(),
+        };
+        let s = store
+            .change(&ann, Entity::Alert, "a1", 2, &close)
+            .await
+            .unwrap();
+        assert_eq!(s.state, "pending_approval");
+        let stale = store
+            .change(&sue, Entity::Alert, "a1", 2, &Change::Approve)
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::VersionConflict { current: 3, .. })),
+            "{stale:?}"
+        );
+        let s = store
+            .change(&sue, Entity::Alert, "a1", 3, &Change::Approve)
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.state.as_str(), s.disposition.as_deref()),
+            ("closed", Some("orders_held"))
+        );
+        let entries = store
+            .audit_entries(Some(("alert", "a1")), 0, 100)
+            .await
+            .unwrap();
+        let actions: Vec<_> = entries
+            .iter()
+            .map(|e| (e.actor.as_str(), e.action.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("ann", "assign"),
+                ("ann", "comment"),
+                ("ann", "close"),
+                ("sue", "approve")
+            ]
+        );
+        assert_eq!(entries[2].after["reason"], "held the remaining buys");
+        assert_eq!(entries[3].before["state"], "pending_approval");
+        assert_eq!(store.comments(Entity::Alert, "a1").await.unwrap().len(), 1);
+        let counts = store.state_counts().await.unwrap();
+        assert_eq!((counts.closed, counts.new), (1, 4));
+        let verified = store.verify_audit().await.unwrap();
+        assert!(verified.intact, "{verified:?}");
+    }
+}
+
+#[tokio::test]
+async fn closing_a_case_closes_its_alerts() {
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        let (sue, _) = store
+            .add_user("admin:test", "sue", Role::Supervisor, None)
+            .await
+            .unwrap();
+        let (cases, _) = store.cases(None, 1, 10).await.unwrap();
+        let case_id = cases[0].case_id.clone();
+        let close = Change::Close {
+            disposition: Disposition::ReportedToRegulator,
+            reason: "one campaign, reported".into(),
+        };
+        store
+            .change(&sue, Entity::Case, &case_id, 1, &close)
+            .await
+            .unwrap();
+        for id in ["a1", "a2"] {
+            let s = store.work_state(Entity::Alert, id).await.unwrap();
+            assert_eq!(
+                (s.state.as_str(), s.disposition.as_deref()),
+                ("closed", Some("reported_to_regulator"))
+            );
+        }
+        assert_eq!(
+            store.work_state(Entity::Alert, "a3").await.unwrap().state,
+            "new"
+        );
+        assert!(store.verify_audit().await.unwrap().intact);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_edits_of_one_alert_never_lose_one() {
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        let (sue, _) = store
+            .add_user("admin:test", "sue", Role::Supervisor, None)
+            .await
+            .unwrap();
+        for name in ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"] {
+            store
+                .add_user("admin:test", name, Role::Analyst, None)
+                .await
+                .unwrap();
+        }
+        // Eight supervisors' clients assign a3 to eight users, all from version 1.
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            let sue = sue.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .change(
+                        &sue,
+                        Entity::Alert,
+                        "a3",
+                        1,
+                        &Change::Assign {
+                            assignee: format!("u{i}"),
+                        },
+                    )
+                    .await
+            }));
+        }
+        let mut won = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(state) => won.push(state.assignee.unwrap()),
+                Err(StoreError::VersionConflict { .. }) => {}
+                Err(other) => panic!("{}: {other}", t.url),
+            }
+        }
+        assert_eq!(
+            won.len(),
+            1,
+            "exactly one edit from version 1 wins on {}",
+            t.url
+        );
+        let state = store.work_state(Entity::Alert, "a3").await.unwrap();
+        assert_eq!((state.version, state.assignee.as_ref()), (2, Some(&won[0])));
+        let entries = store
+            .audit_entries(Some(("alert", "a3")), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(store.verify_audit().await.unwrap().intact);
+    }
+}
+
+#[tokio::test]
+async fn users_log_in_with_passwords_and_tokens() {
+    for t in each_backend().await {
+        let store = &t.store;
+        let (user, token) = store
+            .add_user(
+                "admin:test",
+                "ann",
+                Role::Analyst,
+                Some("correct horse battery"),
+            )
+            .await
+            .unwrap();
+        assert!(user.has_password && token.starts_with("pwt_"));
+        assert!(matches!(
+            store.add_user("admin:test", "ann", Role::Admin, None).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert!(store
+            .add_user("admin:test", "bob", Role::Analyst, Some("short"))
+            .await
+            .is_err());
+        assert_eq!(
+            store.user_by_token(&token).await.unwrap().unwrap().name,
+            "ann"
+        );
+        assert!(store.user_by_token("pwt_guess").await.unwrap().is_none());
+        assert!(store
+            .check_login("ann", "correct horse battery")
+            .await
+            .unwrap()
+            .is_some());
+        assert!(store
+            .check_login("ann", "wrong horse battery")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store
+            .check_login("nobody", "correct horse battery")
+            .await
+            .unwrap()
+            .is_none());
+        let (cookie, session) = store.open_session(&user).await.unwrap();
+        assert_eq!(
+            store.session(&cookie).await.unwrap().unwrap().csrf_token,
+            session.csrf_token
+        );
+        store.close_session(&cookie).await.unwrap();
+        assert!(store.session(&cookie).await.unwrap().is_none());
+        assert_eq!(store.revoke_tokens("admin:test", "ann").await.unwrap(), 1);
+        assert!(store.user_by_token(&token).await.unwrap().is_none());
+        assert!(store.verify_audit().await.unwrap().intact);
+    }
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_edit_the_audit_log_and_verify_finds_tampering() {
+    use sqlx::Connection;
+    for t in each_backend().await {
+        let store = &t.store;
+        loaded(store).await;
+        assert!(store.verify_audit().await.unwrap().entries >= 2);
+        let postgres = t.url.starts_with("postgres");
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&t.url).await.unwrap();
+        for statement in [
+            "UPDATE audit_log SET actor = 'mallory' WHERE seq = 1",
+            "DELETE FROM audit_log WHERE seq = 2",
+        ] {
+            let refused = sqlx::query(statement).execute(&mut conn).await;
+            assert!(refused.is_err(), "{statement} must be refused on {}", t.url);
+            assert!(refused.unwrap_err().to_string().contains("append-only"));
+        }
+        // Someone with the power to drop the trigger edits an entry: the chain shows it.
+        if postgres {
+            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        } else {
+            sqlx::query("DROP TRIGGER audit_log_no_update")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let verified = store.verify_audit().await.unwrap();
+        assert!(!verified.intact);
+        assert_eq!(verified.broken_at, Some(2), "{verified:?}");
+        assert!(verified.problem.unwrap().contains("altered"));
+    }
+}
