@@ -63,7 +63,11 @@ impl Mix {
 
 fn symbol(mix: &mut Mix) -> String {
     // Two alerts in three hit one of 40 targets; the rest spread over 400 codes.
-    let n = if mix.below(3) < 2 { mix.below(40) } else { mix.below(400) };
+    let n = if mix.below(3) < 2 {
+        mix.below(40)
+    } else {
+        mix.below(400)
+    };
     if n % 37 == 5 {
         format!("{}{}A", 130 + n / 37, n % 10)
     } else {
@@ -123,12 +127,20 @@ async fn measure(client: &reqwest::Client, token: &str, urls: &[String]) -> (f64
     for url in urls {
         let started = Instant::now();
         let response = client.get(url).bearer_auth(token).send().await.unwrap();
-        assert!(response.status().is_success(), "{url}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
         let _ = response.bytes().await.unwrap();
         times.push(started.elapsed());
     }
     times.sort();
-    (percentile(&times, 0.5), percentile(&times, 0.99), times.last().unwrap().as_secs_f64() * 1000.0)
+    (
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().unwrap().as_secs_f64() * 1000.0,
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -136,14 +148,22 @@ async fn main() {
     let args = args();
     let store = Store::open(&args.store).await.unwrap();
     let mut mix = Mix(7);
-    let lines: Vec<String> = (0..args.alerts).map(|i| alert_line(i, args.alerts, &mut mix)).collect();
+    let lines: Vec<String> = (0..args.alerts)
+        .map(|i| alert_line(i, args.alerts, &mut mix))
+        .collect();
     let bytes: usize = lines.iter().map(String::len).sum();
-    let alerts: Vec<_> = lines.iter().map(|l| IncomingAlert::from_line(l).unwrap()).collect();
+    let alerts: Vec<_> = lines
+        .iter()
+        .map(|l| IncomingAlert::from_line(l).unwrap())
+        .collect();
 
     let started = Instant::now();
     let mut report = pumpwatch_store::alerts::IngestReport::default();
     for chunk in alerts.chunks(2_000) {
-        let r = store.ingest_alerts("system:bench", chunk, &Grouping::default()).await.unwrap();
+        let r = store
+            .ingest_alerts("system:bench", chunk, &Grouping::default())
+            .await
+            .unwrap();
         report.stored += r.stored;
         report.grouped += r.grouped;
     }
@@ -157,14 +177,24 @@ async fn main() {
         report.grouped
     );
     let started = Instant::now();
-    let again = store.ingest_alerts("system:bench", &alerts[..10_000.min(alerts.len())], &Grouping::default()).await.unwrap();
+    let again = store
+        .ingest_alerts(
+            "system:bench",
+            &alerts[..10_000.min(alerts.len())],
+            &Grouping::default(),
+        )
+        .await
+        .unwrap();
     println!(
         "ingest again: {} alerts already stored, checked in {:.2} s",
         again.already_stored,
         started.elapsed().as_secs_f64()
     );
 
-    let (_, token) = store.add_user("system:bench", "bench", Role::Supervisor, None).await.unwrap();
+    let (_, token) = store
+        .add_user("system:bench", "bench", Role::Supervisor, None)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(pumpwatch_web::serve(
@@ -175,9 +205,25 @@ async fn main() {
     let client = reqwest::Client::new();
     let n = args.requests;
     let mut m = Mix(11);
-    let sample_ids: Vec<String> = (0..n).map(|_| alerts[m.below(alerts.len() as u64) as usize].alert.alert_id.clone()).collect();
-    let sample_symbols: Vec<String> = (0..n).map(|_| alerts[m.below(alerts.len() as u64) as usize].alert.symbols[0].clone()).collect();
-    let sample_accounts: Vec<String> = (0..n).map(|_| alerts[m.below(alerts.len() as u64) as usize].alert.account_ids[0].clone()).collect();
+    let sample_ids: Vec<String> = (0..n)
+        .map(|_| {
+            alerts[m.below(alerts.len() as u64) as usize]
+                .alert
+                .alert_id
+                .clone()
+        })
+        .collect();
+    let sample_symbols: Vec<String> = (0..n)
+        .map(|_| alerts[m.below(alerts.len() as u64) as usize].alert.symbols[0].clone())
+        .collect();
+    let sample_accounts: Vec<String> = (0..n)
+        .map(|_| {
+            alerts[m.below(alerts.len() as u64) as usize]
+                .alert
+                .account_ids[0]
+                .clone()
+        })
+        .collect();
     // Warm up the connection and the database's caches.
     measure(&client, &token, &vec![format!("{base}/api/alerts"); 20]).await;
 
@@ -193,7 +239,10 @@ async fn main() {
         ("counts per state", vec![format!("{base}/api/alerts/counts"); n]),
         ("alert page", sample_ids.iter().map(|id| format!("{base}/api/alerts/{id}")).collect()),
     ];
-    println!("latency over {n} requests each, {} alerts in the store (ms):", report.stored);
+    println!(
+        "latency over {n} requests each, {} alerts in the store (ms):",
+        report.stored
+    );
     for (name, urls) in cases {
         let (p50, p99, max) = measure(&client, &token, &urls).await;
         println!("  {name:38} p50 {p50:7.2}  p99 {p99:7.2}  max {max:7.2}");

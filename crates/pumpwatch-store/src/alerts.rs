@@ -126,11 +126,13 @@ impl Store {
                 }
                 for symbol in &alert.symbols {
                     sqlx::query(
-                        "INSERT INTO alert_symbols (symbol, alert_id) VALUES ($1, $2) \
-                         ON CONFLICT DO NOTHING",
+                        "INSERT INTO alert_symbols (symbol, alert_id, day, ts_utc) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                     )
                     .bind(symbol)
                     .bind(&alert.alert_id)
+                    .bind(format!("{y:04}-{m:02}-{d:02}"))
+                    .bind(clock::utc_text(&alert.ts))
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -70,15 +70,6 @@ fn severity_rank(severity: &str) -> i64 {
     }
 }
 
-/// The seconds between two store instants (`...T04:05:00.000000Z`); large when unreadable.
-fn seconds_between(a: &str, b: &str) -> i64 {
-    let parse = |text: &str| pumpwatch_model::Timestamp::parse(text).map(|t| t.utc_nanos);
-    match (parse(a), parse(b)) {
-        (Ok(a), Ok(b)) => (a - b).abs() / 1_000_000_000,
-        _ => i64::MAX,
-    }
-}
-
 /// Puts a just-stored alert into a case when one fits; how many alerts joined a case (2 when
 /// it opened one with a partner, 1 when it joined one, 0 when none fits or it already has one).
 pub(crate) async fn group_alert(
@@ -98,62 +89,67 @@ pub(crate) async fn group_alert(
     }
     let (y, m, d) = alert.ts.local_date();
     let day = format!("{y:04}-{m:02}-{d:02}");
-    let ts_utc = clock::utc_text(&alert.ts);
-    let within = |other: &str| seconds_between(&ts_utc, other) <= grouping.window_secs;
+    let window_nanos = grouping.window_secs.saturating_mul(1_000_000_000);
+    let from = clock::utc_text_of_nanos(alert.ts.utc_nanos.saturating_sub(window_nanos));
+    let to = clock::utc_text_of_nanos(alert.ts.utc_nanos.saturating_add(window_nanos));
 
-    // An open case of the day on one of the alert's symbols, near in time or linked.
-    let mut case_found: Option<String> = None;
-    let mut partner: Option<String> = None;
+    // Alerts of the day on one of its symbols: those within the window, then those whose
+    // accounts traded with its accounts in that symbol, earliest first.
+    let mut candidates: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     for symbol in &alert.symbols {
         let rows = sqlx::query(
-            "SELECT a.alert_id, a.ts_utc, a.case_id, a.account_ids FROM alerts a \
-             JOIN alert_symbols s ON s.alert_id = a.alert_id \
-             WHERE s.symbol = $1 AND a.day = $2 AND a.alert_id <> $3 \
-             ORDER BY a.ts_utc, a.alert_id",
+            "SELECT s.alert_id, a.case_id, c.state FROM alert_symbols s \
+             JOIN alerts a ON a.alert_id = s.alert_id LEFT JOIN cases c ON c.case_id = a.case_id \
+             WHERE s.symbol = $1 AND s.day = $2 AND s.ts_utc >= $3 AND s.ts_utc <= $4 \
+             AND s.alert_id <> $5 ORDER BY s.ts_utc, s.alert_id",
         )
         .bind(symbol)
         .bind(&day)
+        .bind(&from)
+        .bind(&to)
         .bind(&alert.alert_id)
         .fetch_all(&mut *conn)
         .await?;
         for row in &rows {
-            let other_ts: String = row.try_get("ts_utc")?;
-            let other_case: Option<String> = row.try_get("case_id")?;
-            let other_id: String = row.try_get("alert_id")?;
-            let near = within(&other_ts)
-                || linked(
-                    conn,
-                    symbol,
-                    &day,
-                    &alert.account_ids,
-                    &row.try_get::<String, _>("account_ids")?,
-                )
-                .await?;
-            if !near {
-                continue;
-            }
-            match other_case {
-                Some(case_id) => {
-                    let state: Option<String> =
-                        sqlx::query("SELECT state FROM cases WHERE case_id = $1")
-                            .bind(&case_id)
-                            .fetch_optional(&mut *conn)
-                            .await?
-                            .map(|row| row.try_get("state"))
-                            .transpose()?;
-                    if state.as_deref() != Some("closed") {
-                        case_found = Some(case_id);
-                        break;
-                    }
-                }
-                None if partner.is_none() => partner = Some(other_id),
-                None => {}
-            }
+            candidates.push((
+                row.try_get("alert_id")?,
+                row.try_get("case_id")?,
+                row.try_get("state")?,
+            ));
         }
-        if case_found.is_some() {
-            break;
+        for account in &alert.account_ids {
+            let rows = sqlx::query(
+                "SELECT s.alert_id, a.case_id, c.state FROM execution_links l \
+                 JOIN alert_accounts aa ON aa.account_id = \
+                      CASE WHEN l.buyer = $3 THEN l.seller ELSE l.buyer END \
+                 JOIN alert_symbols s ON s.alert_id = aa.alert_id AND s.symbol = $1 AND s.day = $2 \
+                 JOIN alerts a ON a.alert_id = s.alert_id LEFT JOIN cases c ON c.case_id = a.case_id \
+                 WHERE l.symbol = $1 AND l.day = $2 AND (l.buyer = $3 OR l.seller = $3) \
+                 AND s.alert_id <> $4 ORDER BY s.ts_utc, s.alert_id",
+            )
+            .bind(symbol)
+            .bind(&day)
+            .bind(account)
+            .bind(&alert.alert_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in &rows {
+                candidates.push((
+                    row.try_get("alert_id")?,
+                    row.try_get("case_id")?,
+                    row.try_get("state")?,
+                ));
+            }
         }
     }
+    let case_found = candidates
+        .iter()
+        .find(|(_, case, state)| case.is_some() && state.as_deref() != Some("closed"))
+        .and_then(|(_, case, _)| case.clone());
+    let partner = candidates
+        .iter()
+        .find(|(_, case, _)| case.is_none())
+        .map(|(id, _, _)| id.clone());
 
     if let Some(case_id) = case_found {
         join_case(conn, head, actor, &case_id, &alert.alert_id).await?;
@@ -177,7 +173,7 @@ pub(crate) async fn group_alert(
     )
     .bind(&case_id)
     .bind(&title)
-    .bind(&ts_utc)
+    .bind(clock::utc_text(&alert.ts))
     .bind(head.at())
     .execute(&mut *conn)
     .await?;
@@ -193,35 +189,6 @@ pub(crate) async fn group_alert(
     join_case(conn, head, actor, &case_id, &partner).await?;
     join_case(conn, head, actor, &case_id, &alert.alert_id).await?;
     Ok(2)
-}
-
-/// Whether the two alerts' accounts traded with each other in `symbol` on `day`.
-async fn linked(
-    conn: &mut AnyConnection,
-    symbol: &str,
-    day: &str,
-    accounts: &[String],
-    other_accounts_json: &str,
-) -> Result<bool, StoreError> {
-    let others: Vec<String> = serde_json::from_str(other_accounts_json).unwrap_or_default();
-    for account in accounts {
-        for other in &others {
-            let row = sqlx::query(
-                "SELECT 1 AS one FROM execution_links WHERE symbol = $1 AND day = $2 AND \
-                 ((buyer = $3 AND seller = $4) OR (buyer = $4 AND seller = $3))",
-            )
-            .bind(symbol)
-            .bind(day)
-            .bind(account)
-            .bind(other)
-            .fetch_optional(&mut *conn)
-            .await?;
-            if row.is_some() {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }
 
 /// Adds an alert to a case and raises the case's score, severity and time span to cover it.

@@ -455,3 +455,51 @@ async fn the_database_refuses_to_edit_the_audit_log_and_verify_finds_tampering()
         assert!(verified.problem.unwrap().contains("altered"));
     }
 }
+
+#[tokio::test]
+async fn alerts_far_apart_join_one_case_when_their_accounts_traded_with_each_other() {
+    use pumpwatch_store::context::{DayContext, ExecutionLink};
+    for t in each_backend().await {
+        let store = &t.store;
+        // V1 bought 4599 from B1 in the morning; B1's alert comes six hours later.
+        let context = DayContext {
+            links: vec![ExecutionLink {
+                symbol: "4599".into(),
+                day: "2025-03-17".into(),
+                buyer: "V1".into(),
+                seller: "B1".into(),
+                qty: 5000,
+                notional: "560000".into(),
+                fills: 3,
+                first_ts_utc: "2025-03-17T00:10:00.000000Z".into(),
+                last_ts_utc: "2025-03-17T00:20:00.000000Z".into(),
+            }],
+            ..Default::default()
+        };
+        store.put_market_context(&context).await.unwrap();
+        let lines = vec![
+            alert_line("v1", "2025-03-17T09:15:00+09:00", 85, "V1", "4599"),
+            alert_line("x1", "2025-03-17T12:20:00+09:00", 45, "X1", "4599"),
+            alert_line("b1", "2025-03-17T15:25:00+09:00", 60, "B1", "4599"),
+        ];
+        let report = store
+            .ingest_alerts(
+                "system:test",
+                &incoming(&lines),
+                &Grouping { window_secs: 3600 },
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.grouped, 2, "{}: v1 and b1 only", t.url);
+        let (cases, total) = store.cases(None, 1, 10).await.unwrap();
+        assert_eq!(total, 1);
+        let case = store.case(&cases[0].case_id).await.unwrap();
+        let ids: Vec<_> = case.alerts.iter().map(|a| a.alert_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["v1", "b1"],
+            "x1 is more than the window from both and trades with neither"
+        );
+        assert_eq!(case.links.len(), 1);
+    }
+}

@@ -251,6 +251,29 @@ async fn an_analyst_logs_in_works_an_alert_and_finds_the_audit_entry() {
         .expect("the chain verifies");
     screenshot(&client, "4-audit.png").await;
 
+    // A case: its alerts, and its accounts drawn as a graph.
+    client.goto(&format!("{base}/#/cases")).await.unwrap();
+    wait_for(&client, "#cases tbody tr[data-case-id]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "#case-graph g.node").await;
+    let nodes = client
+        .find_all(Locator::Css("#case-graph g.node"))
+        .await
+        .unwrap();
+    assert!(nodes.len() >= 2, "a case links two accounts or more");
+    assert!(
+        client
+            .find_all(Locator::Css("#case-alerts tbody tr"))
+            .await
+            .unwrap()
+            .len()
+            >= 2
+    );
+    screenshot(&client, "5-case.png").await;
+
     let state = store
         .store
         .work_state(pumpwatch_store::workflow::Entity::Alert, &alert_id)

@@ -29,7 +29,8 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_by_score ON alerts (score DESC, ts_utc DESC, alert_id);
 CREATE INDEX alerts_by_time ON alerts (ts_utc DESC, alert_id);
-CREATE INDEX alerts_by_state ON alerts (state, score DESC, ts_utc DESC);
+CREATE INDEX alerts_by_state ON alerts (state, score DESC, ts_utc DESC, alert_id);
+CREATE INDEX alerts_by_state_time ON alerts (state, ts_utc DESC, alert_id);
 CREATE INDEX alerts_by_rule ON alerts (rule);
 CREATE INDEX alerts_by_case ON alerts (case_id);
 
@@ -41,8 +42,11 @@ CREATE TABLE alert_accounts (
 CREATE TABLE alert_symbols (
     symbol      TEXT NOT NULL,
     alert_id    TEXT NOT NULL REFERENCES alerts (alert_id),
+    day         TEXT NOT NULL,              -- the alert's trading day and time, copied here
+    ts_utc      TEXT NOT NULL,              -- so that grouping finds a symbol's day by range
     PRIMARY KEY (symbol, alert_id)
 );
+CREATE INDEX alert_symbols_by_day ON alert_symbols (symbol, day, ts_utc);
 
 -- Alerts of one campaign, worked as one item.
 CREATE TABLE cases (
