@@ -6,12 +6,12 @@
 #   scripts/fuzz-api.sh [PUMPWATCH_BINARY] [--max-examples N]
 #
 # It serves a store loaded with the sample day's alerts on 127.0.0.1 and fuzzes it as an
-# admin (a second admin token fuzzes the token revocation, which would lock the first out).
+# admin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-bin="${1:-target/debug/pumpwatch}"
+bin="$(realpath "${1:-target/debug/pumpwatch}")"
 examples="${3:-40}"
 [ "${2:-}" = "--max-examples" ] || examples=40
 
@@ -45,17 +45,17 @@ for _ in $(seq 100); do
 done
 curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/openapi.json" >"$work/openapi.json"
 
-# The stateful phase would revoke the fuzzer's own token midway; its absence of 5xx is
-# covered by the other phases on that operation with a second admin's token.
+# Token revocation is left out: it would revoke the fuzzer's own token midway (the API tests
+# cover it). Schemathesis keeps its cache in its working directory: the scratch one.
 status=0
-"$venv/bin/schemathesis" run "$work/openapi.json" --url "http://127.0.0.1:$port" \
+(cd "$work" && "$venv/bin/schemathesis" run "$work/openapi.json" --url "http://127.0.0.1:$port" \
     -H "Authorization: Bearer $token" \
     --checks all --exclude-checks positive_data_acceptance \
     --exclude-path /api/logout \
     --exclude-operation-id revoke_tokens \
     --phases examples,coverage,fuzzing \
     --max-examples "$examples" --seed 1 --workers 2 \
-    --suppress-health-check all || status=$?
+    --suppress-health-check all) || status=$?
 if [ "$status" -ne 0 ]; then
     echo "fuzz-api: schemathesis found problems; the server's log:" >&2
     tail -20 "$work/serve.log" >&2

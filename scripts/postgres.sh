@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 done
 
 bin_dir() {
-    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true
 }
 
 as_postgres() {

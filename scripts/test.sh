@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI). Installs and starts what the tests need when it is
 # missing: a local PostgreSQL for the alert store's tests (scripts/postgres.sh), Debian's
-# chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv)
-# for the API fuzz. Reuses a build cache outside the clone when one exists.
+# chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv,
+# with curl to fetch the document) for the API fuzz. Reuses a build cache outside the clone when one exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache" ]; then
@@ -14,11 +14,16 @@ as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-    echo "test.sh: installing Debian's chromium and chromium-driver for the browser test" >&2
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
+command -v curl >/dev/null || missing="$missing curl"
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
+if [ -n "$missing" ]; then
+    echo "test.sh: installing Debian's$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -qq >&2
-    as_root apt-get install -y -qq chromium chromium-driver >&2
+    as_root apt-get install -y -qq $missing >&2
 fi
 
 PUMPWATCH_TEST_POSTGRES="$(bash scripts/postgres.sh)"

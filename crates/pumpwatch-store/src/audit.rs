@@ -229,10 +229,47 @@ impl Store {
         rows.iter().map(|row| entry_of(row).map(|e| e.0)).collect()
     }
 
+    /// The newest `limit` entries (about one entity, or all), newest first.
+    pub async fn audit_latest(
+        &self,
+        entity: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = match entity {
+            Some((kind, id)) => {
+                sqlx::query(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE entity_type = $1 AND entity_id = $2 \
+                     ORDER BY seq DESC LIMIT $3"
+            ))
+                .bind(kind)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        rows.iter().map(|row| entry_of(row).map(|e| e.0)).collect()
+    }
+
     /// Walks the whole chain: sequence without gaps, each entry's `prev_hash` the hash before,
-    /// each hash recomputed from the fields, and the head at the last entry.
+    /// each hash recomputed from the fields, and the head at the last entry. The head is read
+    /// first and the chain checked up to it, so changes committed while it runs (entries past
+    /// that head) are left to the next check rather than taken for tampering.
     pub async fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
         const PAGE: i64 = 5_000;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        let head_seq: i64 = head.try_get("seq")?;
+        let head_hash: String = head.try_get("hash")?;
         let mut expected_prev = "0".repeat(64);
         let mut last_seq = 0i64;
         let broken = |seq: i64, problem: String, entries: i64| AuditVerification {
@@ -243,9 +280,11 @@ impl Store {
         };
         loop {
             let rows = sqlx::query(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+                "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 \
+                 ORDER BY seq LIMIT $3"
             ))
             .bind(last_seq)
+            .bind(head_seq)
             .bind(PAGE)
             .fetch_all(self.pool())
             .await?;
@@ -295,11 +334,6 @@ impl Store {
                 break;
             }
         }
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(self.pool())
-            .await?;
-        let head_seq: i64 = head.try_get("seq")?;
-        let head_hash: String = head.try_get("hash")?;
         if head_seq != last_seq || head_hash != expected_prev {
             return Ok(broken(
                 last_seq + 1,

@@ -70,6 +70,14 @@ fn severity_rank(severity: &str) -> i64 {
     }
 }
 
+/// A case's id: named after the alert that opened it, through a hash, so any alert id (of
+/// any length or alphabet) gives a short, distinct one.
+fn case_id_of(alert_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(alert_id.as_bytes());
+    format!("C-{}", &crate::audit::hex(&digest)[..16])
+}
+
 /// Puts a just-stored alert into a case when one fits; how many alerts joined a case (2 when
 /// it opened one with a partner, 1 when it joined one, 0 when none fits or it already has one).
 pub(crate) async fn group_alert(
@@ -142,9 +150,12 @@ pub(crate) async fn group_alert(
             }
         }
     }
+    // A case being closed (or closed) takes no new alert: its close was decided without it.
     let case_found = candidates
         .iter()
-        .find(|(_, case, state)| case.is_some() && state.as_deref() != Some("closed"))
+        .find(|(_, case, state)| {
+            case.is_some() && matches!(state.as_deref(), Some("new" | "assigned" | "escalated"))
+        })
         .and_then(|(_, case, _)| case.clone());
     let partner = candidates
         .iter()
@@ -158,7 +169,7 @@ pub(crate) async fn group_alert(
     let Some(partner) = partner else {
         return Ok(0);
     };
-    let case_id = format!("C-{}", &alert.alert_id[..alert.alert_id.len().min(16)]);
+    let case_id = case_id_of(&alert.alert_id);
     let title = format!(
         "{} on {day}",
         if alert.symbols.is_empty() {
@@ -192,6 +203,8 @@ pub(crate) async fn group_alert(
 }
 
 /// Adds an alert to a case and raises the case's score, severity and time span to cover it.
+/// Both versions move: a client that read the case (or the alert) before cannot close it
+/// without seeing the newcomer.
 async fn join_case(
     conn: &mut AnyConnection,
     head: &mut ChainHead,
@@ -206,7 +219,7 @@ async fn join_case(
     let score: i64 = row.try_get("score")?;
     let severity: String = row.try_get("severity")?;
     let ts_utc: String = row.try_get("ts_utc")?;
-    sqlx::query("UPDATE alerts SET case_id = $1 WHERE alert_id = $2")
+    sqlx::query("UPDATE alerts SET case_id = $1, version = version + 1 WHERE alert_id = $2")
         .bind(case_id)
         .bind(alert_id)
         .execute(&mut *conn)
@@ -218,7 +231,7 @@ async fn join_case(
          score = CASE WHEN score < $4 THEN $4 ELSE score END, \
          first_ts_utc = CASE WHEN first_ts_utc > $5 THEN $5 ELSE first_ts_utc END, \
          last_ts_utc = CASE WHEN last_ts_utc < $5 THEN $5 ELSE last_ts_utc END, \
-         updated_at = $6 WHERE case_id = $1",
+         version = version + 1, updated_at = $6 WHERE case_id = $1",
     )
     .bind(case_id)
     .bind(severity_rank(&severity))

@@ -284,10 +284,15 @@ impl Store {
         Ok(token)
     }
 
-    /// Revokes every token of a user.
+    /// Revokes every token of a user and ends their browser sessions.
     pub async fn revoke_tokens(&self, actor: &str, name: &str) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await?;
         let mut head = ChainHead::take(&mut tx).await?;
+        // Browser sessions end with the tokens: revoking is how a user is locked out.
+        sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE user_name = $2 AND revoked_at IS NULL",
         )
@@ -333,22 +338,29 @@ impl Store {
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
-        let Some(row) = row else {
-            // Spend the same work as a real check, so timing does not tell which names exist.
-            let _ = hash_password("a-password-nobody-has-0000");
-            return Ok(None);
+        let user = row.as_ref().map(user_of).transpose()?;
+        let stored: Option<String> = match &row {
+            Some(row) => row.try_get("password_hash")?,
+            None => None,
         };
-        let user = user_of(&row)?;
-        let stored: Option<String> = row.try_get("password_hash")?;
-        let Some(stored) = stored else {
-            return Ok(None);
-        };
-        let parsed = PasswordHash::new(&stored)
-            .map_err(|err| StoreError::Corrupt(format!("password hash of {name}: {err}")))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok((ok && !user.disabled).then_some(user))
+        // An unknown name or a token-only user costs the same work as a real check, so timing
+        // does not tell them apart; the work runs off the async threads.
+        let password = password.to_string();
+        let name = name.to_string();
+        let verified = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
+            let Some(stored) = stored else {
+                let _ = hash_password("a-password-nobody-has-0000");
+                return Ok(false);
+            };
+            let parsed = PasswordHash::new(&stored)
+                .map_err(|err| StoreError::Corrupt(format!("password hash of {name}: {err}")))?;
+            Ok(Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await
+        .map_err(|err| StoreError::Invalid(format!("password check stopped: {err}")))??;
+        Ok(user.filter(|user| verified && !user.disabled))
     }
 
     /// Opens a browser session; returns the cookie value and the session.

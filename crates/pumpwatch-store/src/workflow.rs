@@ -530,6 +530,20 @@ async fn close_case_alerts(
     for row in rows {
         let alert_id: String = row.try_get("alert_id")?;
         let current = load(conn, Entity::Alert, &alert_id).await?;
+        if !is_supervisor(user) {
+            // An analyst's close of a case reaches only alerts they could close themselves.
+            if current.assignee.as_ref().is_some_and(|a| *a != user.name) {
+                return Err(forbidden(format!(
+                    "alert {alert_id} of the case is assigned to {}: a supervisor closes this case",
+                    current.assignee.as_deref().unwrap_or("")
+                )));
+            }
+            if current.state == "pending_approval" {
+                return Err(forbidden(format!(
+                    "alert {alert_id} of the case awaits a supervisor's approval to close"
+                )));
+            }
+        }
         let mut next = current.clone();
         next.state = "closed".into();
         next.disposition = case.disposition.clone();

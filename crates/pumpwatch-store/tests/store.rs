@@ -203,7 +203,7 @@ async fn the_workflow_needs_approval_for_high_items_and_audits_every_step() {
             .change(
                 &ann,
                 Entity::Alert,
-                "a1",
+                "a3",
                 1,
                 &Change::Assign {
                     assignee: "ann".into(),
@@ -213,7 +213,7 @@ async fn the_workflow_needs_approval_for_high_items_and_audits_every_step() {
             .unwrap();
         assert_eq!((s.state.as_str(), s.version), ("assigned", 2));
         store
-            .comment(&ann, Entity::Alert, "a1", "orders from a new device")
+            .comment(&ann, Entity::Alert, "a3", "orders from a new device")
             .await
             .unwrap();
         let close = Change::Close {
@@ -221,19 +221,19 @@ async fn the_workflow_needs_approval_for_high_items_and_audits_every_step() {
             reason: "held the remaining buys".into(),
         };
         let s = store
-            .change(&ann, Entity::Alert, "a1", 2, &close)
+            .change(&ann, Entity::Alert, "a3", 2, &close)
             .await
             .unwrap();
         assert_eq!(s.state, "pending_approval");
         let stale = store
-            .change(&sue, Entity::Alert, "a1", 2, &Change::Approve)
+            .change(&sue, Entity::Alert, "a3", 2, &Change::Approve)
             .await;
         assert!(
             matches!(stale, Err(StoreError::VersionConflict { current: 3, .. })),
             "{stale:?}"
         );
         let s = store
-            .change(&sue, Entity::Alert, "a1", 3, &Change::Approve)
+            .change(&sue, Entity::Alert, "a3", 3, &Change::Approve)
             .await
             .unwrap();
         assert_eq!(
@@ -241,7 +241,7 @@ async fn the_workflow_needs_approval_for_high_items_and_audits_every_step() {
             ("closed", Some("orders_held"))
         );
         let entries = store
-            .audit_entries(Some(("alert", "a1")), 0, 100)
+            .audit_entries(Some(("alert", "a3")), 0, 100)
             .await
             .unwrap();
         let actions: Vec<_> = entries
@@ -259,7 +259,7 @@ async fn the_workflow_needs_approval_for_high_items_and_audits_every_step() {
         );
         assert_eq!(entries[2].after["reason"], "held the remaining buys");
         assert_eq!(entries[3].before["state"], "pending_approval");
-        assert_eq!(store.comments(Entity::Alert, "a1").await.unwrap().len(), 1);
+        assert_eq!(store.comments(Entity::Alert, "a3").await.unwrap().len(), 1);
         let counts = store.state_counts().await.unwrap();
         assert_eq!((counts.closed, counts.new), (1, 4));
         let verified = store.verify_audit().await.unwrap();
@@ -278,12 +278,14 @@ async fn closing_a_case_closes_its_alerts() {
             .unwrap();
         let (cases, _) = store.cases(None, 1, 10).await.unwrap();
         let case_id = cases[0].case_id.clone();
+        let case_version = cases[0].version;
+        assert_eq!(case_version, 3, "created, then two alerts joined");
         let close = Change::Close {
             disposition: Disposition::ReportedToRegulator,
             reason: "one campaign, reported".into(),
         };
         store
-            .change(&sue, Entity::Case, &case_id, 1, &close)
+            .change(&sue, Entity::Case, &case_id, case_version, &close)
             .await
             .unwrap();
         for id in ["a1", "a2"] {
@@ -409,8 +411,13 @@ async fn users_log_in_with_passwords_and_tokens() {
         );
         store.close_session(&cookie).await.unwrap();
         assert!(store.session(&cookie).await.unwrap().is_none());
+        let (cookie, _) = store.open_session(&user).await.unwrap();
         assert_eq!(store.revoke_tokens("admin:test", "ann").await.unwrap(), 1);
         assert!(store.user_by_token(&token).await.unwrap().is_none());
+        assert!(
+            store.session(&cookie).await.unwrap().is_none(),
+            "revoking ends sessions"
+        );
         assert!(store.verify_audit().await.unwrap().intact);
     }
 }
@@ -501,5 +508,78 @@ async fn alerts_far_apart_join_one_case_when_their_accounts_traded_with_each_oth
             "x1 is more than the window from both and trades with neither"
         );
         assert_eq!(case.links.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_analyst_closes_a_case_only_when_its_alerts_are_theirs_to_close() {
+    for t in each_backend().await {
+        let store = &t.store;
+        let lines = vec![
+            alert_line("l1", "2025-03-17T10:00:00+09:00", 30, "L1", "9999"),
+            alert_line("l2", "2025-03-17T10:05:00+09:00", 35, "L2", "9999"),
+        ];
+        store
+            .ingest_alerts("system:test", &incoming(&lines), &Grouping::default())
+            .await
+            .unwrap();
+        let (ann, _) = store
+            .add_user("admin:test", "ann", Role::Analyst, None)
+            .await
+            .unwrap();
+        let (bob, _) = store
+            .add_user("admin:test", "bob", Role::Analyst, None)
+            .await
+            .unwrap();
+        let l1 = store.work_state(Entity::Alert, "l1").await.unwrap();
+        store
+            .change(
+                &ann,
+                Entity::Alert,
+                "l1",
+                l1.version,
+                &Change::Assign {
+                    assignee: "ann".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let (cases, _) = store.cases(None, 1, 10).await.unwrap();
+        let case = &cases[0];
+        assert_eq!(case.severity, "low");
+        let close = Change::Close {
+            disposition: Disposition::FalsePositive,
+            reason: "a small-cap fan".into(),
+        };
+        let refused = store
+            .change(&bob, Entity::Case, &case.case_id, case.version, &close)
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Forbidden(_))),
+            "{refused:?} on {}",
+            t.url
+        );
+        assert_eq!(
+            store.work_state(Entity::Alert, "l1").await.unwrap().state,
+            "assigned",
+            "rolled back"
+        );
+        assert_eq!(
+            store
+                .work_state(Entity::Case, &case.case_id)
+                .await
+                .unwrap()
+                .state,
+            "new"
+        );
+        store
+            .change(&ann, Entity::Case, &case.case_id, case.version, &close)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.work_state(Entity::Alert, "l2").await.unwrap().state,
+            "closed"
+        );
+        assert!(store.verify_audit().await.unwrap().intact);
     }
 }

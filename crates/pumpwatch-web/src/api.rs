@@ -49,7 +49,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()),
     responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> ApiResult<Health> {
-    state.store.state_counts().await?;
+    state.store.ping().await?;
     Ok(Json(Health {
         status: "ok".into(),
     }))
@@ -78,17 +78,21 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let now = Instant::now();
-    state.limiter.check(ip, &request.name, now)?;
+    state.limiter.attempt(ip, &request.name, Instant::now())?;
+    // Password hashing is slow on purpose: a few at a time, whatever the load.
+    let _slot = state
+        .login_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal("login slots closed".into()))?;
     let Some(user) = state
         .store
         .check_login(&request.name, &request.password)
         .await?
     else {
-        state.limiter.failed(ip, &request.name, now);
         return Err(ApiError::Unauthorized("wrong name or password".into()));
     };
-    state.limiter.succeeded(&request.name);
+    state.limiter.succeeded(ip, &request.name);
     let (cookie, session) = state.store.open_session(&user).await?;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let set_cookie = format!(
@@ -411,8 +415,9 @@ pub async fn case_report(
     Path(case_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let bundle = export::bundle(&state.store, &case_id, &caller.user.name).await?;
+    let [a, b, c] = crate::ui::SECURITY_HEADERS;
     Ok((
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), a, b, c],
         export::report_html(&bundle),
     )
         .into_response())
@@ -429,6 +434,8 @@ pub struct AuditFilter {
     pub after_seq: Option<i64>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The newest entries first (then `after_seq` is not taken).
+    pub newest_first: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditFilter),
@@ -456,6 +463,14 @@ pub async fn audit(
             ))
         }
     };
+    if filter.newest_first == Some(true) {
+        if filter.after_seq.is_some() {
+            return Err(ApiError::BadRequest(
+                "newest_first takes no after_seq".into(),
+            ));
+        }
+        return Ok(Json(state.store.audit_latest(entity, limit).await?));
+    }
     Ok(Json(state.store.audit_entries(entity, after, limit).await?))
 }
 

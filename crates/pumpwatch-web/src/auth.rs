@@ -99,7 +99,7 @@ impl FromRequestParts<AppState> for Caller {
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            if sent != Some(session.csrf_token.as_str()) {
+            if !sent.is_some_and(|sent| same_secret(sent, &session.csrf_token)) {
                 return Err(ApiError::Forbidden(
                     "a browser session's changes must carry its X-CSRF-Token".into(),
                 ));
@@ -110,6 +110,15 @@ impl FromRequestParts<AppState> for Caller {
             csrf_token: Some(session.csrf_token),
         })
     }
+}
+
+/// Compares two secrets in time that depends on their length only.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Failed logins remembered per key within a window; past the limit, logins from that key
@@ -135,6 +144,15 @@ impl LoginLimiter {
             format!("ip:{}", ip.map(|ip| ip.to_string()).unwrap_or_default()),
             format!("user:{name}"),
         ]
+    }
+
+    /// Takes a login attempt: refused when its address or its name failed too often lately,
+    /// else counted as a failure until [`LoginLimiter::succeeded`] says otherwise (so a burst
+    /// of parallel attempts cannot pass the limit while their passwords are checked).
+    pub fn attempt(&self, ip: Option<IpAddr>, name: &str, now: Instant) -> Result<(), ApiError> {
+        self.check(ip, name, now)?;
+        self.failed(ip, name, now);
+        Ok(())
     }
 
     /// Refuses a login attempt when its address or its name failed too often lately.
@@ -170,9 +188,14 @@ impl LoginLimiter {
         }
     }
 
-    pub fn succeeded(&self, name: &str) {
+    /// A login succeeded: the name's failures are forgotten, and the address's last attempt.
+    pub fn succeeded(&self, ip: Option<IpAddr>, name: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(&format!("user:{name}"));
+        let [ip_key, _] = Self::keys(ip, name);
+        if let Some(times) = failures.get_mut(&ip_key) {
+            times.pop();
+        }
     }
 }
 

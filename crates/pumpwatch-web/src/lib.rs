@@ -27,6 +27,8 @@ use pumpwatch_store::Store;
 pub struct AppState {
     pub store: Store,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// Password checks (argon2: memory and time on purpose) run a few at a time.
+    pub login_slots: Arc<tokio::sync::Semaphore>,
     /// Mark the session cookie `Secure` (behind TLS).
     pub secure_cookies: bool,
 }
@@ -36,6 +38,7 @@ impl AppState {
         AppState {
             store,
             limiter: Arc::new(auth::LoginLimiter::new(Duration::from_secs(300), 5)),
+            login_slots: Arc::new(tokio::sync::Semaphore::new(4)),
             secure_cookies: false,
         }
     }

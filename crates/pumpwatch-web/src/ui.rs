@@ -12,7 +12,8 @@ const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
 const STYLE: &str = include_str!("../ui/app.css");
 
-const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
+/// What every page sends: no script or style from elsewhere, no framing, no sniffing.
+pub(crate) const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
     (
         header::CONTENT_SECURITY_POLICY,
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",

@@ -492,7 +492,7 @@ async function renderCase(id) {
 // ---------- the audit log ----------
 
 async function renderAudit() {
-  const entries = await api("GET", "/api/audit?limit=1000");
+  const entries = await api("GET", "/api/audit?limit=1000&newest_first=true");
   const result = h("p", { id: "verify-result" });
   const supervisor = state.me.role !== "analyst";
   show(h("h1", { text: "Audit log" }),
@@ -503,7 +503,7 @@ async function renderAudit() {
       result.className = v.intact ? "crossed-yes" : "error";
     }, text: "Verify the chain" }) : "",
     result,
-    auditTable(entries.slice().reverse(), "audit-log"));
+    auditTable(entries, "audit-log"));
 }
 
 // ---------- routing ----------

@@ -103,6 +103,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if args.partition.is_some() && args.threads > 2 {
         bail!("--partition runs one share on one engine: use --threads 1 or 2");
     }
+    if args.store.is_some() && args.checkpoint_dir.is_some() && args.out.is_none() {
+        bail!("--store with --checkpoint-dir needs --out: after a resume the file has every alert");
+    }
     if args.partition.is_some() && args.store.is_some() {
         bail!("--store takes a whole run's alerts: load the merged file with pumpwatch ingest");
     }

@@ -113,7 +113,8 @@ fn day_context(
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// An alert file (NDJSON, one alert per line, as replay prints them).
+    /// An alert file (NDJSON, one alert per line, as replay prints them), or - to store the
+    /// alerts of standard input as they come (a replay or an alert-topic reader piped in).
     pub alerts: PathBuf,
     /// The alert store: sqlite://FILE (created when missing) or postgres://USER@HOST:PORT/DB.
     #[arg(long)]
@@ -127,6 +128,12 @@ pub struct IngestArgs {
 }
 
 pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    if args.alerts == Path::new("-") {
+        if args.day.is_some() {
+            bail!("--day goes with an alert file: a stream is stored as it comes, without context");
+        }
+        return ingest_stream(&args.store, args.case_window_secs);
+    }
     let file = std::fs::File::open(&args.alerts)
         .with_context(|| format!("cannot read {}", args.alerts.display()))?;
     let lines = std::io::BufReader::new(file)
@@ -139,6 +146,80 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         args.day.as_deref(),
         args.case_window_secs,
     )
+}
+
+/// A stream's alerts are stored in transactions of at most this many...
+const STREAM_BATCH: usize = 500;
+/// ...or of what came within this long after the first of them.
+const STREAM_LINGER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Stores the alerts of standard input as they come; a line that is not an alert is named on
+/// stderr, counted and skipped.
+fn ingest_stream(url: &str, window_secs: i64) -> anyhow::Result<()> {
+    let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<(u64, String)>(4 * STREAM_BATCH);
+    let reader = std::thread::spawn(move || -> std::io::Result<()> {
+        for (n, line) in std::io::stdin().lock().lines().enumerate() {
+            if lines_tx.blocking_send((n as u64 + 1, line?)).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let grouping = Grouping { window_secs };
+    let actor = cli_actor();
+    let (stored, already, rejected) = runtime()?.block_on(async {
+        let store = Store::open(url).await?;
+        let (mut stored, mut already, mut rejected) = (0u64, 0u64, 0u64);
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        let mut open = true;
+        while open {
+            let Some(first) = lines.recv().await else {
+                break;
+            };
+            let deadline = tokio::time::Instant::now() + STREAM_LINGER;
+            let mut taken = vec![first];
+            while taken.len() < STREAM_BATCH {
+                match tokio::time::timeout_at(deadline, lines.recv()).await {
+                    Ok(Some(line)) => taken.push(line),
+                    Ok(None) => {
+                        open = false;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            batch.clear();
+            for (n, line) in taken {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match IncomingAlert::from_line(&line) {
+                    Ok(alert) => batch.push(alert),
+                    Err(err) => {
+                        rejected += 1;
+                        eprintln!("pumpwatch: standard input line {n} skipped: {err}");
+                    }
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let report = store.ingest_alerts(&actor, &batch, &grouping).await?;
+            stored += report.stored;
+            already += report.already_stored;
+        }
+        store.close().await;
+        anyhow::Ok((stored, already, rejected))
+    })?;
+    match reader.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(anyhow::Error::new(err).context("cannot read standard input")),
+        Err(_) => bail!("the standard input reader stopped"),
+    }
+    eprintln!(
+        "  alert store    {stored} alerts stored, {already} already there, {rejected} lines skipped (not alerts)"
+    );
+    Ok(())
 }
 
 #[derive(Debug, Args)]

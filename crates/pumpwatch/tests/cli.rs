@@ -350,3 +350,63 @@ fn an_empty_input_is_said_and_a_stale_quarantine_removed() {
     assert!(stderr.contains("earlier run's quarantine file"), "{stderr}");
     assert!(!stale.exists());
 }
+
+#[test]
+fn ingest_from_a_pipe_stores_each_alert_as_it_comes() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("alerts.db").display());
+    let goldens: Vec<String> = ["full_liquidation_thin_buy", "margin_funded_thin_buy"]
+        .iter()
+        .map(|name| {
+            std::fs::read_to_string(fixtures().join(format!("scenarios/{name}.expected.ndjson")))
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pumpwatch"))
+        .args(["ingest", "-", "--store", &url])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", goldens[0]).unwrap();
+    writeln!(stdin, "not an alert").unwrap();
+    stdin.flush().unwrap();
+    // The first alert is in the store while the pipe is still open.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let total = || {
+        runtime.block_on(async {
+            let store = pumpwatch_store::Store::open(&url).await.unwrap();
+            let n = store.state_counts().await.unwrap().total;
+            store.close().await;
+            n
+        })
+    };
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = total();
+        if seen == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(seen, 1, "the first alert is stored before the input ends");
+    writeln!(stdin, "{}", goldens[1]).unwrap();
+    writeln!(stdin, "{}", goldens[0]).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("line 2 skipped"), "{stderr}");
+    assert!(
+        stderr.contains("2 alerts stored, 1 already there, 1 lines skipped (not alerts)"),
+        "{stderr}"
+    );
+    assert_eq!(total(), 2);
+}
