@@ -274,6 +274,74 @@ async fn an_analyst_logs_in_works_an_alert_and_finds_the_audit_entry() {
     );
     screenshot(&client, "5-case.png").await;
 
+    // An admin adds a user in the UI and is shown its token once.
+    store
+        .store
+        .add_user(
+            "cli:test",
+            "root",
+            pumpwatch_store::users::Role::Admin,
+            Some("root's long password"),
+        )
+        .await
+        .unwrap();
+    wait_for(&client, "#logout").await.click().await.unwrap();
+    wait_for(&client, "#login-name")
+        .await
+        .send_keys("root")
+        .await
+        .unwrap();
+    wait_for(&client, "#login-password")
+        .await
+        .send_keys("root's long password")
+        .await
+        .unwrap();
+    wait_for(&client, "#login-submit")
+        .await
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//span[@id='who' and starts-with(., 'root')]",
+        ))
+        .await
+        .expect("root is logged in");
+    client.goto(&format!("{base}/#/users")).await.unwrap();
+    wait_for(&client, "#new-user-name")
+        .await
+        .send_keys("zed")
+        .await
+        .unwrap();
+    wait_for(&client, "#new-user-role option[value='analyst']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "#new-user button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "#users tr[data-user='zed']").await;
+    let issued = wait_for(&client, "#issued-token")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = issued.rsplit(' ').next().unwrap().to_string();
+    assert!(token.starts_with("pwt_"), "{issued}");
+    let zed = store
+        .store
+        .user_by_token(&token)
+        .await
+        .unwrap()
+        .expect("the shown token works");
+    assert_eq!(zed.name, "zed");
+    screenshot(&client, "6-users.png").await;
+
     let state = store
         .store
         .work_state(pumpwatch_store::workflow::Entity::Alert, &alert_id)

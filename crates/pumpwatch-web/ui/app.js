@@ -506,6 +506,50 @@ async function renderAudit() {
     auditTable(entries, "audit-log"));
 }
 
+// ---------- users (admins) ----------
+
+async function renderUsers(note) {
+  const users = await api("GET", "/api/users");
+  const admin = state.me.role === "admin";
+  const issued = h("p", { id: "issued-token", class: "audit-json", text: note || "" });
+  const message = h("p", { class: "error", id: "users-error" });
+  const act = (fn) => async (event) => {
+    if (event) event.preventDefault();
+    message.textContent = "";
+    try { await fn(); } catch (err) { message.textContent = err.message; }
+  };
+  const showToken = (name, token) => {
+    issued.textContent = "API token of " + name + " (shown only now): " + token;
+  };
+  const rows = users.map((u) => h("tr", { "data-user": u.name },
+    h("td", { text: u.name }), h("td", { text: u.role }),
+    h("td", { text: u.has_password ? "password and tokens" : "tokens only" }),
+    h("td", { text: u.disabled ? "disabled" : "enabled" }),
+    h("td", {}, admin ? h("span", {},
+      h("button", { class: "secondary", onclick: act(async () => {
+        const t = await api("POST", "/api/users/" + encodeURIComponent(u.name) + "/tokens", { label: "issued in the web UI" });
+        showToken(u.name, t.token);
+      }), text: "New token" }), " ",
+      h("button", { class: "secondary", onclick: act(async () => {
+        const r = await api("DELETE", "/api/users/" + encodeURIComponent(u.name) + "/tokens");
+        toast(r.revoked + " token(s) of " + u.name + " revoked; their sessions ended");
+      }), text: "Revoke tokens" })) : "")));
+  const name = h("input", { id: "new-user-name", placeholder: "name" });
+  const role = h("select", { id: "new-user-role" }, ...["analyst", "supervisor", "admin"].map((r) => h("option", { value: r, text: r })));
+  const password = h("input", { id: "new-user-password", type: "password", placeholder: "password (optional, 12+ characters)", autocomplete: "new-password" });
+  const form = admin ? h("form", { class: "filters", id: "new-user", onsubmit: act(async () => {
+    const body = { name: name.value.trim(), role: role.value };
+    if (password.value) body.password = password.value;
+    const created = await api("POST", "/api/users", body);
+    await renderUsers("API token of " + created.user.name + " (shown only now): " + created.token);
+  }) }, h("label", {}, "Name", name), h("label", {}, "Role", role), h("label", {}, "Password", password),
+    h("button", { type: "submit", text: "Add user" })) : h("p", { class: "muted", text: "Only admins add users and manage tokens." });
+  show(h("h1", { text: "Users" }), form, message, issued,
+    h("table", { id: "users" },
+      h("thead", {}, h("tr", {}, ...["Name", "Role", "Logs in with", "State", ""].map((t) => h("th", { text: t })))),
+      h("tbody", {}, ...rows)));
+}
+
 // ---------- routing ----------
 
 function fail(err) {
@@ -527,6 +571,7 @@ async function route() {
     else if (page === "cases") await renderCases();
     else if (page === "case" && id) await renderCase(id);
     else if (page === "audit") await renderAudit();
+    else if (page === "users") await renderUsers("");
     else await renderQueue();
   } catch (err) { fail(err); }
 }
