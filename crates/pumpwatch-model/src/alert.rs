@@ -3,13 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::decimal::Decimal;
 use crate::event::Side;
 use crate::time::Timestamp;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -40,7 +43,9 @@ impl Severity {
 }
 
 /// What the engine recommends the broker do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     None,
@@ -50,7 +55,7 @@ pub enum Action {
 }
 
 /// One triggering event and its key numbers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Evidence {
     /// The event type (`order`, `execution`, `auth`, ...).
     #[serde(rename = "type")]
@@ -71,6 +76,7 @@ pub struct Evidence {
         skip_serializing_if = "Option::is_none",
         with = "crate::decimal::serde_number::option"
     )]
+    #[schemars(with = "Option<f64>")]
     pub price: Option<Decimal>,
     /// qty × price in the instrument's currency.
     #[serde(
@@ -78,6 +84,7 @@ pub struct Evidence {
         skip_serializing_if = "Option::is_none",
         with = "crate::decimal::serde_number::option"
     )]
+    #[schemars(with = "Option<f64>")]
     pub notional: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<bool>,
@@ -87,7 +94,7 @@ pub struct Evidence {
 }
 
 /// A named measurement and, when it is a condition of the rule, the threshold it was held to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Feature {
     pub value: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,20 +140,40 @@ impl Feature {
 }
 
 /// One alert, exactly the contract's fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Alert {
+    /// Deterministic: the same input and config give the same ids, in replay and live.
     pub alert_id: String,
+    /// The stable rule id, e.g. `ato_liquidation_thin_buy`.
     pub rule: String,
+    /// The event time at which it fired.
     pub ts: Timestamp,
+    /// 0–100.
+    #[schemars(range(max = 100))]
     pub score: u8,
     pub severity: Severity,
+    /// The accounts it names (empty for symbol-level alerts).
     pub account_ids: Vec<String>,
+    /// The symbols it names.
     pub symbols: Vec<String>,
+    /// One plain sentence an analyst can read.
     pub summary: String,
+    /// The triggering events with their key numbers.
     pub evidence: Vec<Evidence>,
+    /// Named measurements with the thresholds they were held to.
     pub features: BTreeMap<String, Feature>,
+    /// The recommended action.
     pub action: Action,
+    /// A hash of the rule configuration that produced it.
     pub config_version: String,
+}
+
+impl Alert {
+    /// The JSON Schema (2020-12) of an alert, generated from these types: the alert feed's
+    /// contract for its consumers (`crates/pumpwatch-model/alert.schema.json`).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Alert)).unwrap_or_default()
+    }
 }
 
 impl Alert {

@@ -34,6 +34,20 @@ impl PartialOrd for Timestamp {
     }
 }
 
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 with an explicit offset, as the producer wrote it (e.g. 2025-03-17T13:12:00+09:00)"
+        })
+    }
+}
+
 /// Why a timestamp text was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an RFC 3339 timestamp with offset: {0:?}")]

@@ -46,6 +46,16 @@ enum Command {
     Audit(store_cmd::AuditArgs),
     /// Serve the analysts' alert queue: the API under /api and the web UI at /.
     Serve(store_cmd::ServeArgs),
+    /// Print the JSON Schema of an alert (the alert feed's contract).
+    Schema {
+        #[arg(value_enum)]
+        what: SchemaKind,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SchemaKind {
+    Alert,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +83,11 @@ fn main() -> ExitCode {
             Err(err) => Err(err),
         },
         Command::Serve(args) => store_cmd::serve(args),
+        Command::Schema {
+            what: SchemaKind::Alert,
+        } => serde_json::to_string_pretty(&pumpwatch_model::Alert::json_schema())
+            .map(|text| println!("{text}"))
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
