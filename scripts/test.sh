@@ -2,7 +2,7 @@
 # The project's test command (README, CI). Installs and starts what the tests need when it is
 # missing: a local PostgreSQL for the alert store's tests (scripts/postgres.sh), Debian's
 # chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv,
-# with curl to fetch the document) for the API fuzz. Reuses a build cache outside the clone when one exists.
+# with curl to fetch the document) for the API fuzz, kubernetes-validate for deploy/k8s. Reuses a build cache outside the clone when one exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache" ]; then
@@ -28,6 +28,9 @@ fi
 
 PUMPWATCH_TEST_POSTGRES="$(bash scripts/postgres.sh)"
 export PUMPWATCH_TEST_POSTGRES
+
+# The deployment manifests against the Kubernetes schemas.
+bash scripts/validate-deploy.sh
 
 # The API against its own OpenAPI document, first, so that cargo's summary closes the run.
 cargo build --locked -p pumpwatch

@@ -116,8 +116,9 @@ pub struct IngestArgs {
     /// An alert file (NDJSON, one alert per line, as replay prints them), or - to store the
     /// alerts of standard input as they come (a replay or an alert-topic reader piped in).
     pub alerts: PathBuf,
-    /// The alert store: sqlite://FILE (created when missing) or postgres://USER@HOST:PORT/DB.
-    #[arg(long)]
+    /// The alert store: sqlite://FILE (created when missing) or postgres://USER@HOST:PORT/DB
+    /// (also from PUMPWATCH_STORE, which keeps a password off the command line).
+    #[arg(long, env = "PUMPWATCH_STORE")]
     pub store: String,
     /// The day the alerts came from (any replay input), for holdings, charts and executions.
     #[arg(long)]
@@ -252,7 +253,7 @@ pub enum UsersCommand {
         name: String,
         #[arg(long, value_enum)]
         role: RoleArg,
-        #[arg(long)]
+        #[arg(long, env = "PUMPWATCH_STORE")]
         store: String,
         /// Also set a password for the web UI, read as one line from standard input.
         #[arg(long)]
@@ -261,7 +262,7 @@ pub enum UsersCommand {
     /// Set a user's password, read as one line from standard input.
     Passwd {
         name: String,
-        #[arg(long)]
+        #[arg(long, env = "PUMPWATCH_STORE")]
         store: String,
     },
     /// Issue another API token (printed once on stdout).
@@ -269,18 +270,18 @@ pub enum UsersCommand {
         name: String,
         #[arg(long, default_value = "cli")]
         label: String,
-        #[arg(long)]
+        #[arg(long, env = "PUMPWATCH_STORE")]
         store: String,
     },
     /// Revoke every API token of a user.
     Revoke {
         name: String,
-        #[arg(long)]
+        #[arg(long, env = "PUMPWATCH_STORE")]
         store: String,
     },
     /// List users.
     List {
-        #[arg(long)]
+        #[arg(long, env = "PUMPWATCH_STORE")]
         store: String,
     },
 }
@@ -384,7 +385,7 @@ pub enum AuditCommand {
     /// Walk the whole audit chain: exit 0 when intact, 1 when an entry was altered,
     /// removed or inserted.
     Verify {
-        #[arg(long)]
+        #[arg(long, env = "PUMPWATCH_STORE")]
         store: String,
     },
 }
@@ -413,7 +414,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<bool> {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    #[arg(long)]
+    #[arg(long, env = "PUMPWATCH_STORE")]
     pub store: String,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
