@@ -84,7 +84,20 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&pool).await?;
+        // Two processes opening a new SQLite store at once both try the first migration; the
+        // loser finds the schema made and, on a retry, the migration recorded. (PostgreSQL
+        // migrations take an advisory lock and never race.)
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if backend == Backend::Sqlite && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
         Ok(Store { pool, backend })
     }
 

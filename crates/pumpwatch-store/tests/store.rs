@@ -583,3 +583,22 @@ async fn an_analyst_closes_a_case_only_when_its_alerts_are_theirs_to_close() {
         assert!(store.verify_audit().await.unwrap().intact);
     }
 }
+
+#[tokio::test]
+async fn stores_opened_at_once_on_a_new_sqlite_file_all_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("new.db").display());
+    let opens: Vec<_> = (0..6)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::open(&url).await.map(|_| ()) })
+        })
+        .collect();
+    for open in opens {
+        open.await
+            .unwrap()
+            .expect("every process opening a new store gets one");
+    }
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.state_counts().await.unwrap().total, 0);
+}
