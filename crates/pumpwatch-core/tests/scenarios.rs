@@ -165,6 +165,36 @@ fn assert_fires(name: &str, account: &str, trigger_order: &str) -> Alert {
         "{name}: the alert fires at the trigger's entry"
     );
     assert!(alert.features.values().any(|f| f.crossed == Some(true)));
+    // Every condition shown held: the alert never shows a threshold it did not meet.
+    let unmet: Vec<_> = alert
+        .features
+        .iter()
+        .filter(|(_, f)| f.crossed == Some(false))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        unmet.is_empty(),
+        "{name}: conditions shown as not met: {unmet:?}"
+    );
+    // The score's breakdown adds up to the score (before rounding and the cap at 100).
+    let parts: f64 = alert
+        .features
+        .iter()
+        .filter(|(name, _)| name.starts_with("score_"))
+        .map(|(_, f)| f.value)
+        .sum();
+    assert!(parts > 0.0, "{name}: no score breakdown");
+    assert_eq!(
+        parts.round().min(100.0) as u8,
+        alert.score,
+        "{name}: the breakdown adds up to {parts}"
+    );
+    // The summary quotes how the orders were priced, not only the market.
+    assert!(
+        alert.summary.contains("against the market at ¥") || alert.summary.contains("at market ("),
+        "{}",
+        alert.summary
+    );
     alert
 }
 
@@ -202,7 +232,9 @@ fn full_liquidation_then_thin_buys_fires_on_the_order_that_completes_it() {
 fn margin_funded_buying_without_sales_fires() {
     let alert = assert_fires("margin_funded_thin_buy", "E500", "O500-1");
     assert!(alert.features["margin_spend_of_portfolio"].crossed.unwrap());
-    assert!(!alert.features["liquidated_fraction"].crossed.unwrap());
+    // The sales path did not fire: its measure is information, not a condition shown unmet.
+    assert_eq!(alert.features["liquidated_fraction"].crossed, None);
+    assert_eq!(alert.features["funded_by_sales"].value, 0.0);
 }
 
 #[test]

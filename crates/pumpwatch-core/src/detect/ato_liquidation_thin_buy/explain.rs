@@ -31,11 +31,7 @@ pub(super) fn summary(
         [one] => format!("thin symbol {one}"),
         many => format!("thin symbols {}", many.join(", ")),
     };
-    let price = targets[0]
-        .liquidity
-        .price
-        .map(|p| format!(" at about ¥{p:.0}"))
-        .unwrap_or_default();
+    let price = order_prices(&targets[0], market);
     let adv = if adv_share > 0.0 {
         format!(", {adv_share:.1}× its normal daily volume")
     } else {
@@ -63,9 +59,43 @@ pub(super) fn summary(
         )
     };
     format!(
-        "Account {account_id} {funding} of {target_text}{price} that it did not hold{adv}; order {} completes the pattern.",
+        "Account {account_id} {funding} of {target_text}, which it did not hold{adv}, {price}; order {} completes the pattern.",
         trigger.order_id
     )
+}
+
+/// How the orders on the main target were priced: their own limits against the market (limits
+/// above it are a signal of their own), or market orders.
+fn order_prices(target: &Target, market: &Market) -> String {
+    let last = market.get(target.symbol).last_price();
+    let market_text = match last.or(target.liquidity.price.and_then(Decimal::from_f64_retain)) {
+        Some(p) => format!("the market at ¥{}", price_text(p)),
+        None => "no market price yet".to_string(),
+    };
+    match (target.limits, target.market_orders) {
+        (Some((low, high)), market_orders) => {
+            let limits = if low == high {
+                format!("a limit of ¥{}", price_text(low))
+            } else {
+                format!("limits of ¥{}–{}", price_text(low), price_text(high))
+            };
+            let also = if market_orders { " and at market" } else { "" };
+            format!("with {limits}{also} against {market_text}")
+        }
+        (None, _) => format!("at market ({market_text})"),
+    }
+}
+
+/// A price as people read it: whole yen when it is whole or large, else up to 8 decimals.
+fn price_text(p: Decimal) -> String {
+    let p = p.normalize();
+    if p.scale() == 0 {
+        p.to_string()
+    } else if p >= Decimal::from(1000) {
+        p.round().to_string()
+    } else {
+        p.round_dp(8).normalize().to_string()
+    }
 }
 
 pub(super) fn evidence(

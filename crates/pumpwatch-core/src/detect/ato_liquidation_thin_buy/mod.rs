@@ -119,6 +119,21 @@ pub(super) struct Target {
     qty: u64,
     value: Decimal,
     liquidity: Liquidity,
+    /// The lowest and highest limit price of its buy orders (none when all were market orders).
+    limits: Option<(Decimal, Decimal)>,
+    /// Whether any of its buy orders was a market order.
+    market_orders: bool,
+}
+
+impl Target {
+    /// Counts one buy order's limit price (`None`: a market order).
+    fn note_limit(&mut self, limit: Option<Decimal>) {
+        match (limit, self.limits) {
+            (None, _) => self.market_orders = true,
+            (Some(p), None) => self.limits = Some((p, p)),
+            (Some(p), Some((low, high))) => self.limits = Some((low.min(p), high.max(p))),
+        }
+    }
 }
 
 /// The measurements of the pattern at one moment.
@@ -236,17 +251,25 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
                         m.aggressive_buys += 1;
                     }
                 }
+                let limit = leg.price.filter(|_| !leg.market_order);
                 match m.targets.iter_mut().find(|t| t.symbol == leg.symbol) {
                     Some(t) => {
                         t.qty += qty;
                         t.value += value;
+                        t.note_limit(limit);
                     }
-                    None => m.targets.push(Target {
-                        symbol: leg.symbol,
-                        qty,
-                        value,
-                        liquidity,
-                    }),
+                    None => {
+                        let mut target = Target {
+                            symbol: leg.symbol,
+                            qty,
+                            value,
+                            liquidity,
+                            limits: None,
+                            market_orders: false,
+                        };
+                        target.note_limit(limit);
+                        m.targets.push(target);
+                    }
                 }
             }
             _ => {}
@@ -329,7 +352,7 @@ fn evaluate(
         now.utc_nanos - ctx.window_nanos(),
         m.unseen_session,
     );
-    let score = score(
+    let (score, score_parts) = score(
         c,
         &m,
         liquidated,
@@ -351,18 +374,39 @@ fn evaluate(
     let main = &targets[0];
     let main_symbol = market.get(main.symbol);
 
+    // The conditions of the funding path that fired are shown against their thresholds; the
+    // other path's measures are information, so no condition shows as not met.
+    let condition = |on_path: bool, value: f64, threshold: f64| {
+        if on_path {
+            Feature::at_least(value, threshold)
+        } else {
+            Feature::info(value)
+        }
+    };
     let mut features = BTreeMap::new();
     features.insert(
         "liquidated_fraction".into(),
-        Feature::at_least(round4(liquidated), c.liquidation_fraction_min),
+        condition(
+            funded_by_sales,
+            round4(liquidated),
+            c.liquidation_fraction_min,
+        ),
     );
     features.insert(
         "spend_of_proceeds".into(),
-        Feature::at_least(round4(spend_of_proceeds), c.spend_of_proceeds_min),
+        condition(
+            funded_by_sales,
+            round4(spend_of_proceeds),
+            c.spend_of_proceeds_min,
+        ),
     );
     features.insert(
         "margin_spend_of_portfolio".into(),
-        Feature::at_least(round4(margin_share), c.margin_spend_of_portfolio_min),
+        condition(
+            !funded_by_sales,
+            round4(margin_share),
+            c.margin_spend_of_portfolio_min,
+        ),
     );
     features.insert(
         "thin_buy_value".into(),
@@ -370,8 +414,26 @@ fn evaluate(
     );
     features.insert(
         "thin_buy_adv_share".into(),
-        Feature::at_least(round4(adv_share), c.margin_adv_share_min),
+        condition(!funded_by_sales, round4(adv_share), c.margin_adv_share_min),
     );
+    features.insert(
+        "funded_by_sales".into(),
+        Feature::info(f64::from(u8::from(funded_by_sales))),
+    );
+    // The score's breakdown: its points by factor, which add up to it before rounding and the
+    // cap at 100.
+    for (factor, points) in &score_parts {
+        features.insert(format!("score_{factor}"), Feature::info(round4(*points)));
+    }
+    // How far the highest limit on the main target sits above its last price.
+    if let (Some((_, high)), Some(last)) = (main.limits, main_symbol.last_price()) {
+        if let Some(ratio) = high.checked_div(last).filter(|_| last > Decimal::ZERO) {
+            features.insert(
+                "target_limit_over_market".into(),
+                Feature::info(round4(to_f64(ratio) - 1.0)),
+            );
+        }
+    }
     features.insert("portfolio_value".into(), Feature::info(portfolio.round()));
     features.insert("sold_value".into(), Feature::info(sold.round()));
     features.insert("sell_orders".into(), Feature::info(m.sell_orders as f64));
@@ -384,20 +446,38 @@ fn evaluate(
         Feature::info(m.aggressive_buys as f64),
     );
     features.insert("window_secs".into(), Feature::info(c.window_secs as f64));
+    // Thin is any one of: a small traded value, a small market cap, or (with neither known) a
+    // low price. The measures that made it thin are shown as conditions, the rest as
+    // information.
+    let thin_by = |value: f64, max: f64| {
+        if value < max {
+            Feature::at_most(value, max)
+        } else {
+            Feature::info(value)
+        }
+    };
     if let Some(v) = main.liquidity.adv_value {
         features.insert(
             "target_adv_value".into(),
-            Feature::at_most(v.round(), c.thin_adv_value_max),
+            thin_by(v.round(), c.thin_adv_value_max),
         );
     }
     if let Some(v) = main.liquidity.market_cap {
         features.insert(
             "target_market_cap".into(),
-            Feature::at_most(v.round(), c.thin_market_cap_max),
+            thin_by(v.round(), c.thin_market_cap_max),
         );
     }
     if let Some(p) = main.liquidity.price {
-        features.insert("target_price".into(), Feature::at_most(p, c.low_price_max));
+        let by_price = main.liquidity.adv_value.is_none() && main.liquidity.market_cap.is_none();
+        features.insert(
+            "target_price".into(),
+            if by_price {
+                Feature::at_most(p, c.low_price_max)
+            } else {
+                Feature::info(p)
+            },
+        );
     }
     if let Some(change) = main_symbol.change_vs_prev_close() {
         features.insert(
@@ -513,39 +593,42 @@ fn score(
     adv_share: f64,
     funded_by_sales: bool,
     identity: &Identity,
-) -> u8 {
+) -> (u8, Vec<(&'static str, f64)>) {
     let unit = |x: f64| x.clamp(0.0, 1.0);
-    let mut score = 40.0;
+    let mut parts: Vec<(&'static str, f64)> = vec![("base", 40.0)];
     if funded_by_sales {
-        score += 15.0
-            * unit(
+        parts.push((
+            "liquidation",
+            15.0 * unit(
                 (liquidated - c.liquidation_fraction_min)
                     / (1.0 - c.liquidation_fraction_min).max(1e-9),
-            );
-        score += 10.0 * unit(spend_of_proceeds);
+            ),
+        ));
+        parts.push(("spend_of_proceeds", 10.0 * unit(spend_of_proceeds)));
     } else {
-        score += 25.0 * unit(margin_share);
+        parts.push(("margin_spend", 25.0 * unit(margin_share)));
     }
-    score += 10.0 * unit(adv_share);
+    parts.push(("volume_vs_normal", 10.0 * unit(adv_share)));
     if m.targets
         .iter()
         .any(|t| t.liquidity.price.is_some_and(|p| p <= c.low_price_max))
     {
-        score += 5.0;
+        parts.push(("low_price_target", 5.0));
     }
     if m.aggressive_buys > 0 {
-        score += 3.0;
+        parts.push(("limits_above_market", 3.0));
     }
-    for (signal, points) in [
-        (identity.new_device, 8.0),
-        (identity.foreign, 5.0),
-        (identity.mfa_none, 5.0),
-        (identity.account_change, 5.0),
-        (identity.unseen_session, 4.0),
+    for (signal, name, points) in [
+        (identity.new_device, "new_device", 8.0),
+        (identity.foreign, "foreign_login", 5.0),
+        (identity.mfa_none, "no_mfa", 5.0),
+        (identity.account_change, "account_change", 5.0),
+        (identity.unseen_session, "unseen_session", 4.0),
     ] {
         if signal {
-            score += points;
+            parts.push((name, points));
         }
     }
-    score.round().clamp(0.0, 100.0) as u8
+    let total: f64 = parts.iter().map(|(_, points)| points).sum();
+    (total.round().clamp(0.0, 100.0) as u8, parts)
 }
