@@ -86,6 +86,11 @@ pub struct AuthNote {
     pub new_device: bool,
     pub foreign_country: bool,
     pub mfa_none: bool,
+    /// Where it came from, as the broker sent it, for the evidence an analyst reads.
+    pub ip: Option<Id>,
+    pub country: Option<Id>,
+    pub asn: Option<Id>,
+    pub device_id: Option<Id>,
 }
 
 /// Everything the engine remembers about one account.
@@ -296,6 +301,10 @@ impl AccountState {
                     .as_deref()
                     .is_some_and(|c| !home_countries.iter().any(|h| h == c)),
                 mfa_none: auth.mfa.as_deref() == Some("none"),
+                ip: auth.ip.clone(),
+                country: auth.country.clone(),
+                asn: auth.asn.clone(),
+                device_id: auth.device_id.clone(),
             },
         );
     }

@@ -221,6 +221,14 @@ fn full_liquidation_then_thin_buys_fires_on_the_order_that_completes_it() {
             .any(|e| e.kind == "execution" && e.id == "E100-1"),
         "the sell fill is evidence"
     );
+    let login = alert.evidence.iter().find(|e| e.kind == "auth").unwrap();
+    let note = login.note.as_deref().unwrap();
+    assert!(
+        note.contains("ip 203.0.113.50")
+            && note.contains("country VN")
+            && note.contains("device d-evil"),
+        "the login evidence names where it came from: {note}"
+    );
     assert!(
         alert.summary.contains("A100") && alert.summary.contains("7992"),
         "{}",

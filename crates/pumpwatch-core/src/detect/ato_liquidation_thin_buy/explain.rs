@@ -110,15 +110,27 @@ pub(super) fn evidence(
     let is_target = |symbol: u32| targets.iter().any(|t| t.symbol == symbol);
     let mut items: Vec<(u8, Evidence)> = Vec::new();
     for (_, note) in account.auth().iter().filter(|(ts, _)| *ts >= cutoff) {
-        let mut flags = vec![note.action.as_str()];
+        let mut flags = vec![note.action.as_str().to_string()];
+        let origin: Vec<String> = [
+            note.ip.as_ref().map(|ip| format!("ip {ip}")),
+            note.asn.as_ref().map(|asn| format!("asn {asn}")),
+            note.country.as_ref().map(|c| format!("country {c}")),
+            note.device_id.as_ref().map(|d| format!("device {d}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !origin.is_empty() {
+            flags.push(format!("from {}", origin.join(", ")));
+        }
         if note.new_device {
-            flags.push("new device or ip");
+            flags.push("new device or ip".into());
         }
         if note.foreign_country {
-            flags.push("foreign country");
+            flags.push("foreign country".into());
         }
         if note.mfa_none {
-            flags.push("no mfa");
+            flags.push("no mfa".into());
         }
         items.push((
             1,
