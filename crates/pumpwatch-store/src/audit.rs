@@ -203,30 +203,7 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = match entity {
-            Some((kind, id)) => {
-                sqlx::query(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE entity_type = $1 AND entity_id = $2 \
-                     AND seq > $3 ORDER BY seq LIMIT $4"
-            ))
-                .bind(kind)
-                .bind(id)
-                .bind(after_seq)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
-                ))
-                .bind(after_seq)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?
-            }
-        };
-        rows.iter().map(|row| entry_of(row).map(|e| e.0)).collect()
+        self.audit_page(entity, after_seq, limit, "ASC").await
     }
 
     /// The newest `limit` entries (about one entity, or all), newest first.
@@ -235,27 +212,33 @@ impl Store {
         entity: Option<(&str, &str)>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = match entity {
-            Some((kind, id)) => {
-                sqlx::query(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE entity_type = $1 AND entity_id = $2 \
-                     ORDER BY seq DESC LIMIT $3"
-            ))
-                .bind(kind)
-                .bind(id)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1"
-                ))
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?
-            }
+        self.audit_page(entity, 0, limit, "DESC").await
+    }
+
+    /// Entries after `after_seq`, about one entity or all, in sequence order `ASC` or `DESC`.
+    async fn audit_page(
+        &self,
+        entity: Option<(&str, &str)>,
+        after_seq: i64,
+        limit: i64,
+        order: &'static str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let (kind, id) = entity.unwrap_or_default();
+        let about = if entity.is_some() {
+            "entity_type = $3 AND entity_id = $4"
+        } else {
+            "$3 = $4"
         };
+        let rows = sqlx::query(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 AND {about} \
+             ORDER BY seq {order} LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .bind(kind)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(|row| entry_of(row).map(|e| e.0)).collect()
     }
 
