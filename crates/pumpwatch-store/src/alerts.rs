@@ -83,7 +83,7 @@ impl Store {
             for incoming in batch {
                 report.received += 1;
                 let alert = &incoming.alert;
-                let (y, m, d) = alert.ts.local_date();
+                let day = clock::day_text(&alert.ts);
                 let stored = sqlx::query(
                     "INSERT INTO alerts (alert_id, rule, ts, ts_utc, day, score, severity, \
                      severity_rank, action, summary, account_ids, symbols, config_version, body, \
@@ -95,7 +95,7 @@ impl Store {
                 .bind(&alert.rule)
                 .bind(alert.ts.to_string())
                 .bind(clock::utc_text(&alert.ts))
-                .bind(format!("{y:04}-{m:02}-{d:02}"))
+                .bind(&day)
                 .bind(i64::from(alert.score))
                 .bind(alert.severity.as_str())
                 .bind(severity_rank(alert.severity))
@@ -131,7 +131,7 @@ impl Store {
                     )
                     .bind(symbol)
                     .bind(&alert.alert_id)
-                    .bind(format!("{y:04}-{m:02}-{d:02}"))
+                    .bind(&day)
                     .bind(clock::utc_text(&alert.ts))
                     .execute(&mut *tx)
                     .await?;

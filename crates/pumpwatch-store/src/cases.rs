@@ -61,12 +61,20 @@ pub struct CaseDetail {
     pub links: Vec<ExecutionLink>,
 }
 
-fn severity_rank(severity: &str) -> i64 {
-    match severity {
-        "low" => 0,
-        "medium" => 1,
-        "high" => 2,
-        _ => 3,
+/// An alert that a new alert might join: its case, if any, and that case's state.
+struct Candidate {
+    alert_id: String,
+    case_id: Option<String>,
+    case_state: Option<String>,
+}
+
+impl Candidate {
+    fn of(row: &sqlx::any::AnyRow) -> Result<Candidate, StoreError> {
+        Ok(Candidate {
+            alert_id: row.try_get("alert_id")?,
+            case_id: row.try_get("case_id")?,
+            case_state: row.try_get("state")?,
+        })
     }
 }
 
@@ -95,15 +103,14 @@ pub(crate) async fn group_alert(
     if grouped.is_some() {
         return Ok(0);
     }
-    let (y, m, d) = alert.ts.local_date();
-    let day = format!("{y:04}-{m:02}-{d:02}");
+    let day = clock::day_text(&alert.ts);
     let window_nanos = grouping.window_secs.saturating_mul(1_000_000_000);
     let from = clock::utc_text_of_nanos(alert.ts.utc_nanos.saturating_sub(window_nanos));
     let to = clock::utc_text_of_nanos(alert.ts.utc_nanos.saturating_add(window_nanos));
 
     // Alerts of the day on one of its symbols: those within the window, then those whose
     // accounts traded with its accounts in that symbol, earliest first.
-    let mut candidates: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
     for symbol in &alert.symbols {
         let rows = sqlx::query(
             "SELECT s.alert_id, a.case_id, c.state FROM alert_symbols s \
@@ -119,11 +126,7 @@ pub(crate) async fn group_alert(
         .fetch_all(&mut *conn)
         .await?;
         for row in &rows {
-            candidates.push((
-                row.try_get("alert_id")?,
-                row.try_get("case_id")?,
-                row.try_get("state")?,
-            ));
+            candidates.push(Candidate::of(row)?);
         }
         for account in &alert.account_ids {
             let rows = sqlx::query(
@@ -142,25 +145,25 @@ pub(crate) async fn group_alert(
             .fetch_all(&mut *conn)
             .await?;
             for row in &rows {
-                candidates.push((
-                    row.try_get("alert_id")?,
-                    row.try_get("case_id")?,
-                    row.try_get("state")?,
-                ));
+                candidates.push(Candidate::of(row)?);
             }
         }
     }
     // A case being closed (or closed) takes no new alert: its close was decided without it.
     let case_found = candidates
         .iter()
-        .find(|(_, case, state)| {
-            case.is_some() && matches!(state.as_deref(), Some("new" | "assigned" | "escalated"))
+        .find(|c| {
+            c.case_id.is_some()
+                && matches!(
+                    c.case_state.as_deref(),
+                    Some("new" | "assigned" | "escalated")
+                )
         })
-        .and_then(|(_, case, _)| case.clone());
+        .and_then(|c| c.case_id.clone());
     let partner = candidates
         .iter()
-        .find(|(_, case, _)| case.is_none())
-        .map(|(id, _, _)| id.clone());
+        .find(|c| c.case_id.is_none())
+        .map(|c| c.alert_id.clone());
 
     if let Some(case_id) = case_found {
         join_case(conn, head, actor, &case_id, &alert.alert_id).await?;
@@ -170,14 +173,8 @@ pub(crate) async fn group_alert(
         return Ok(0);
     };
     let case_id = case_id_of(&alert.alert_id);
-    let title = format!(
-        "{} on {day}",
-        if alert.symbols.is_empty() {
-            "Accounts".to_string()
-        } else {
-            format!("Campaign in {}", alert.symbols.join(", "))
-        }
-    );
+    // A partner is only ever found through a shared symbol, so the alert names one.
+    let title = format!("Campaign in {} on {day}", alert.symbols.join(", "));
     sqlx::query(
         "INSERT INTO cases (case_id, title, score, severity, severity_rank, first_ts_utc, \
          last_ts_utc, created_at, updated_at) VALUES ($1, $2, 0, 'low', 0, $3, $3, $4, $4)",
@@ -212,12 +209,15 @@ async fn join_case(
     case_id: &str,
     alert_id: &str,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query("SELECT score, severity, ts_utc FROM alerts WHERE alert_id = $1")
-        .bind(alert_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT score, severity, severity_rank, ts_utc FROM alerts WHERE alert_id = $1",
+    )
+    .bind(alert_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let score: i64 = row.try_get("score")?;
     let severity: String = row.try_get("severity")?;
+    let severity_rank: i64 = row.try_get("severity_rank")?;
     let ts_utc: String = row.try_get("ts_utc")?;
     sqlx::query("UPDATE alerts SET case_id = $1, version = version + 1 WHERE alert_id = $2")
         .bind(case_id)
@@ -234,7 +234,7 @@ async fn join_case(
          version = version + 1, updated_at = $6 WHERE case_id = $1",
     )
     .bind(case_id)
-    .bind(severity_rank(&severity))
+    .bind(severity_rank)
     .bind(&severity)
     .bind(score)
     .bind(&ts_utc)
@@ -347,8 +347,7 @@ impl Store {
         let mut days: Vec<String> = Vec::new();
         for item in &alerts {
             if let Ok(ts) = pumpwatch_model::Timestamp::parse(&item.ts) {
-                let (y, m, d) = ts.local_date();
-                days.push(format!("{y:04}-{m:02}-{d:02}"));
+                days.push(clock::day_text(&ts));
             }
         }
         days.sort();

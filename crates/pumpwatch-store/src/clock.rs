@@ -10,6 +10,13 @@ pub fn utc_text(ts: &Timestamp) -> String {
     utc_text_of_nanos(ts.utc_nanos)
 }
 
+/// The trading day of an event time, in its own offset (`2025-03-17`): how alerts, bars and
+/// execution links are grouped by day.
+pub fn day_text(ts: &Timestamp) -> String {
+    let (y, m, d) = ts.local_date();
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Nanoseconds since the epoch as store text, truncated to microseconds.
 pub fn utc_text_of_nanos(nanos: i64) -> String {
     let secs = nanos.div_euclid(1_000_000_000);

@@ -76,11 +76,6 @@ pub struct DayContext {
     pub links: Vec<ExecutionLink>,
 }
 
-fn day_of(ts: &Timestamp) -> String {
-    let (y, m, d) = ts.local_date();
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[derive(Default)]
 struct BarAcc {
     open: Decimal,
@@ -188,7 +183,7 @@ impl ContextBuilder {
             EventBody::Trade(t) if self.symbols.contains(t.symbol.as_str()) => {
                 let minute = event.ts.utc_nanos.div_euclid(60_000_000_000);
                 self.tape_bars
-                    .entry((t.symbol.to_string(), day_of(&event.ts), minute))
+                    .entry((t.symbol.to_string(), clock::day_text(&event.ts), minute))
                     .or_default()
                     .add(t.price, t.qty);
             }
@@ -212,7 +207,7 @@ impl ContextBuilder {
                 if x.side == Side::Buy {
                     let minute = event.ts.utc_nanos.div_euclid(60_000_000_000);
                     self.fill_bars
-                        .entry((x.symbol.to_string(), day_of(&event.ts), minute))
+                        .entry((x.symbol.to_string(), clock::day_text(&event.ts), minute))
                         .or_default()
                         .add(x.price, x.qty);
                 }
@@ -242,7 +237,12 @@ impl ContextBuilder {
                 };
                 let link = self
                     .links
-                    .entry((x.symbol.to_string(), day_of(&event.ts), buyer, seller))
+                    .entry((
+                        x.symbol.to_string(),
+                        clock::day_text(&event.ts),
+                        buyer,
+                        seller,
+                    ))
                     .or_default();
                 link.qty = link.qty.saturating_add(qty);
                 link.notional += x.price * Decimal::from(x.qty);

@@ -31,7 +31,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-pub use clock::{utc_text, utc_text_of_nanos};
+pub use clock::{day_text, utc_text, utc_text_of_nanos};
 pub use error::StoreError;
 pub use url::{Backend, StoreUrl};
 

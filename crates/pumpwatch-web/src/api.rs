@@ -179,10 +179,7 @@ pub struct AlertPage {
 
 fn alert_day(item: &QueueItem) -> String {
     pumpwatch_model::Timestamp::parse(&item.ts)
-        .map(|ts| {
-            let (y, m, d) = ts.local_date();
-            format!("{y:04}-{m:02}-{d:02}")
-        })
+        .map(|ts| pumpwatch_store::day_text(&ts))
         .unwrap_or_default()
 }
 
@@ -488,9 +485,8 @@ pub async fn audit_verify(
 #[utoipa::path(get, path = "/api/users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
-pub async fn users(State(state): State<AppState>, caller: Caller) -> ApiResult<Vec<User>> {
-    // Analysts see who they can assign to; only admins change users.
-    let _ = caller;
+pub async fn users(State(state): State<AppState>, _caller: Caller) -> ApiResult<Vec<User>> {
+    // Any user sees who items can be assigned to; only admins change users.
     Ok(Json(state.store.users().await?))
 }
 
