@@ -162,11 +162,6 @@ impl ContextBuilder {
         }
     }
 
-    /// Whether any alert needs a context (no alerts: the day need not be read).
-    pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty()
-    }
-
     pub fn observe(&mut self, event: &Event) {
         match &event.body {
             EventBody::Position(p) if self.accounts.contains(p.account_id.as_str()) => {

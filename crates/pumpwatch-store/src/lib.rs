@@ -42,7 +42,6 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    backend: Backend,
 }
 
 impl Store {
@@ -98,11 +97,7 @@ impl Store {
                 Err(err) => return Err(err.into()),
             }
         }
-        Ok(Store { pool, backend })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
+        Ok(Store { pool })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
