@@ -3,8 +3,12 @@
 # crates.io when missing (pinned; a cold build takes 15-25 minutes), started in the
 # background, its address printed on stdout once it accepts connections.
 #
-#   scripts/broker.sh [start] [--port PORT] [--data DIR]   # memory storage unless --data
+#   scripts/broker.sh [start] [--port PORT] [--data DIR]
 #   scripts/broker.sh stop [--port PORT]
+#
+# Storage is SQLite: in DIR when given (it survives a restart), else in a fresh folder of the
+# broker's state directory. tansu 0.6.0's memory engine was seen to lose the last records of
+# multi-record batches (acknowledged, then missing from the partition), so it is not used.
 #
 # tansu implements produce, fetch, consumer groups, offset commits and idempotent produce;
 # it does not hide aborted transactions from readers, so nothing here relies on them.
@@ -37,6 +41,10 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
     echo "broker.sh: installing tansu $TANSU_VERSION (a cold build takes 15-25 minutes)" >&2
+    # Its own build folder, apart from the project's (reused when it exists).
+    if [ -d "$HOME/.cache" ]; then
+        export CARGO_TARGET_DIR="$HOME/.cache/tansu-target"
+    fi
     cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql >&2 \
         || cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql >&2
 fi
@@ -53,8 +61,10 @@ if [ -n "$DATA" ]; then
     RUN_DIR=$(cd "$DATA" && pwd)
     STORAGE="sqlite://tansu.db"
 else
-    RUN_DIR=$STATE_DIR
-    STORAGE="memory://tansu/"
+    RUN_DIR=$STATE_DIR/data
+    rm -rf "$RUN_DIR"
+    mkdir -p "$RUN_DIR"
+    STORAGE="sqlite://tansu.db"
 fi
 URL="tcp://127.0.0.1:$PORT"
 (cd "$RUN_DIR" && exec nohup tansu broker --listener-url "$URL" --advertised-listener-url "$URL" \

@@ -8,8 +8,8 @@ use pumpwatch_replay::{Record, Source};
 use crate::checkpoint::{Checkpoint, CHECKPOINT_FORMAT};
 use crate::counts::RunCounts;
 use crate::engines::{self, Engines, Tagged};
-use crate::lanes::{Lanes, ReadState};
-use crate::sink::Sink;
+use crate::lanes::{Lanes, Origin, ReadState};
+use crate::sink::{LatePosition, Sink};
 use crate::DriverError;
 
 /// How a run is driven.
@@ -43,8 +43,8 @@ impl Default for DriverOptions {
 /// A batch handed to the engines whose outputs are not collected yet.
 struct InFlight {
     first_step: u64,
-    /// The record position of each event of the batch.
-    positions: Vec<u64>,
+    /// The record position and origin of each event of the batch.
+    positions: Vec<(u64, Origin)>,
 }
 
 /// One run: sources in, engines stepped, outputs into a sink. See the crate documentation.
@@ -155,6 +155,16 @@ impl Driver {
         self.lanes.sources()
     }
 
+    /// Records taken from each source so far, in source order.
+    pub fn taken(&self) -> Vec<u64> {
+        self.lanes.taken()
+    }
+
+    /// The merged event-time watermark (UTC nanos): see [`Lanes::watermark`].
+    pub fn watermark(&self) -> i64 {
+        self.lanes.watermark()
+    }
+
     pub fn counts(&self) -> &RunCounts {
         &self.counts
     }
@@ -224,11 +234,16 @@ impl Driver {
     fn submit(&mut self, records: Vec<Record>, sink: &mut dyn Sink) -> Result<(), DriverError> {
         let mut events: Vec<Event> = Vec::with_capacity(records.len());
         let mut positions = Vec::with_capacity(records.len());
-        for record in records {
+        let origins = self.lanes.origins();
+        for (i, record) in records.into_iter().enumerate() {
             match record {
                 Record::Event(event) => {
                     self.counts.count_event(event.event_type());
-                    positions.push(self.records);
+                    let origin = origins.get(i).copied().unwrap_or(Origin {
+                        source: 0,
+                        index: 0,
+                    });
+                    positions.push((self.records, origin));
                     events.push(event);
                 }
                 Record::Invalid(invalid) => {
@@ -264,12 +279,20 @@ impl Driver {
                     reason,
                 } => {
                     self.counts.count_invalid(reason.label());
-                    let position = step
+                    let at = match step
                         .checked_sub(in_flight.first_step)
                         .and_then(|i| in_flight.positions.get(i as usize).copied())
-                        .unwrap_or(self.records);
-                    sink.late(&event, &reason, position)
-                        .map_err(DriverError::Sink)?;
+                    {
+                        Some((record, origin)) => LatePosition {
+                            record,
+                            origin: Some(origin),
+                        },
+                        None => LatePosition {
+                            record: self.records,
+                            origin: None,
+                        },
+                    };
+                    sink.late(&event, &reason, &at).map_err(DriverError::Sink)?;
                 }
             }
         }

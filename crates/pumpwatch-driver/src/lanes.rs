@@ -3,11 +3,16 @@
 //!
 //! Each source (a lane) has a watermark: the latest `ts` it delivered. The merge takes the
 //! head with the smallest `ts`; a lane with nothing buffered that is not exhausted holds the
-//! merge back — its next record might be earlier — until the other lanes' heads are more than
-//! the idle bound (event time) past its watermark; then it stops holding it back, and what
-//! it sends later may be late. A lane that has sent nothing yet holds nothing back. Invalid records have no trustworthy time and go out as soon as
-//! they reach the head of their lane. A file source is never idle (it blocks until it has
-//! read), so a replay never waits; a live source that has nothing now returns an empty batch.
+//! merge back — its next record might be earlier. While its source knows it has more (a live
+//! partition behind its end), it holds it back without bound; otherwise until the other
+//! lanes' heads are more than the idle bound (event time) past its watermark, or until the source says it is idle (a live
+//! partition at its end, silent for a wall-clock timeout); then it stops holding it back, and
+//! what it sends later may be late. A lane that has sent no event yet holds the merge back
+//! until it sends one, ends, or is idle: a live partition whose first fetch has not come back
+//! must not let the others' later events go first. Invalid records have no trustworthy time
+//! and go out as soon as they reach the head of their lane. A file source is never idle (it
+//! blocks until it has read), so a replay never waits; a live source that has nothing now
+//! returns an empty batch.
 
 use std::collections::VecDeque;
 
@@ -48,6 +53,16 @@ impl Lane {
 pub struct Lanes {
     lanes: Vec<Lane>,
     idle_bound_nanos: i64,
+    /// Where each record of the last [`Lanes::read`] came from.
+    origins: Vec<Origin>,
+}
+
+/// Where a record of the merged stream came from: its source (lane) and its place among that
+/// source's records (0-based), so a live source can name its topic, partition and offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub source: u32,
+    pub index: u64,
 }
 
 /// Why a call to [`Lanes::read`] returned what it did.
@@ -75,6 +90,7 @@ impl Lanes {
                 })
                 .collect(),
             idle_bound_nanos: (idle_bound_ms as i64).saturating_mul(1_000_000),
+            origins: Vec::new(),
         }
     }
 
@@ -120,11 +136,17 @@ impl Lanes {
         Ok(())
     }
 
+    /// Where each record the last [`Lanes::read`] appended came from, in its order.
+    pub fn origins(&self) -> &[Origin] {
+        &self.origins
+    }
+
     /// Appends up to `max` records to `out`, in merged order. Each source is read at most
     /// once per call (a pipe or a live feed may wait for input on every read), so a call
     /// returns what could be merged from one read of each.
     pub fn read(&mut self, out: &mut Vec<Record>, max: usize) -> Result<ReadState, ReplayError> {
         let max = max.max(1);
+        self.origins.clear();
         for lane in &mut self.lanes {
             if lane.buffered.is_empty() && !lane.exhausted {
                 lane.refill(max)?;
@@ -140,6 +162,10 @@ impl Lanes {
                 if let Record::Event(event) = &record {
                     lane.watermark = lane.watermark.max(event.ts.utc_nanos);
                 }
+                self.origins.push(Origin {
+                    source: next as u32,
+                    index: lane.taken,
+                });
                 lane.taken += 1;
                 out.push(record);
                 taken += 1;
@@ -168,7 +194,10 @@ impl Lanes {
         let holds_back = |lane: &Lane| {
             lane.buffered.is_empty()
                 && !lane.exhausted
-                && head <= lane.watermark.saturating_add(self.idle_bound_nanos)
+                && (lane.watermark == i64::MIN
+                    || lane.source.has_more_now()
+                    || head <= lane.watermark.saturating_add(self.idle_bound_nanos))
+                && !lane.source.is_idle()
         };
         if head != i64::MIN && self.lanes.iter().any(holds_back) {
             return None;

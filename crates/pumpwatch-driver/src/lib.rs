@@ -25,7 +25,8 @@ pub mod sink;
 pub use checkpoint::Checkpoint;
 pub use counts::RunCounts;
 pub use driver::{Driver, DriverOptions};
-pub use sink::{Collected, Sink, SinkError};
+pub use lanes::Origin;
+pub use sink::{Collected, LatePosition, Sink, SinkError};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]

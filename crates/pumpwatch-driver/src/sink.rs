@@ -6,6 +6,16 @@ use pumpwatch_model::{Alert, Event, InvalidReason};
 use pumpwatch_replay::Quarantined;
 
 use crate::counts::RunCounts;
+use crate::lanes::Origin;
+
+/// Where a late event was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatePosition {
+    /// Its place among the run's records (0-based).
+    pub record: u64,
+    /// Its source and place in it; `None` for an event the engines held when the input ended.
+    pub origin: Option<Origin>,
+}
 
 /// A boxed error of a sink (an IO error of its file, a broker's refusal).
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
@@ -18,13 +28,13 @@ pub trait Sink {
     /// A record a source rejected, where it was read and as it was written.
     fn invalid(&mut self, record: &Quarantined) -> Result<(), SinkError>;
 
-    /// A valid event that arrived too late to be processed in order; `position` is its
-    /// place among the run's records (0-based), the way to find it in the input.
+    /// A valid event that arrived too late to be processed in order, with where it was read:
+    /// its place among the run's records and in its source, the way to find it in the input.
     fn late(
         &mut self,
         event: &Event,
         reason: &InvalidReason,
-        position: u64,
+        at: &LatePosition,
     ) -> Result<(), SinkError>;
 
     /// Everything of a batch has been handed over: a reader of a pipe should see it now, and
@@ -64,9 +74,9 @@ impl Sink for Collected {
         &mut self,
         event: &Event,
         reason: &InvalidReason,
-        position: u64,
+        at: &LatePosition,
     ) -> Result<(), SinkError> {
-        self.late.push((event.clone(), reason.clone(), position));
+        self.late.push((event.clone(), reason.clone(), at.record));
         Ok(())
     }
 

@@ -109,4 +109,18 @@ pub trait Source: Send {
 
     /// The files this source reads and the files it ignored.
     fn info(&self) -> &SourceInfo;
+
+    /// Whether the source has had nothing to send for so long (a live partition without
+    /// traffic) that it should stop holding back the merge of the other sources. A file is
+    /// never idle: it blocks until it has read.
+    fn is_idle(&self) -> bool {
+        false
+    }
+
+    /// Whether the source knows it has more records than it has returned (a live partition
+    /// behind its end): the merge then waits for them, whatever their time. A file blocks
+    /// until it has read, so this never matters for one.
+    fn has_more_now(&self) -> bool {
+        false
+    }
 }

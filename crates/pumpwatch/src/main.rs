@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod allocator;
 mod config;
 mod eval_cmd;
+mod live_cmd;
 mod merge_cmd;
 mod output;
 mod replay_cmd;
@@ -46,6 +47,14 @@ enum Command {
     Audit(store_cmd::AuditArgs),
     /// Serve the analysts' alert queue: the API under /api and the web UI at /.
     Serve(store_cmd::ServeArgs),
+    /// Publish a day (any replay input) to the contract's Kafka topics.
+    Publish(live_cmd::PublishArgs),
+    /// Run the live pipeline: consume the Kafka topics, produce alerts and dead letters.
+    Run(live_cmd::RunArgs),
+    /// Print the alert topic, one alert per line (in firing order with --firing-order).
+    Alerts(live_cmd::AlertsArgs),
+    /// Create the pipeline's Kafka topics.
+    Topics(live_cmd::TopicsArgs),
     /// Print the JSON Schema of an alert (the alert feed's contract).
     Schema {
         #[arg(value_enum)]
@@ -83,6 +92,10 @@ fn main() -> ExitCode {
             Err(err) => Err(err),
         },
         Command::Serve(args) => store_cmd::serve(args),
+        Command::Publish(args) => live_cmd::publish(args),
+        Command::Run(args) => live_cmd::run(args),
+        Command::Alerts(args) => live_cmd::alerts(args),
+        Command::Topics(args) => live_cmd::topics(args),
         Command::Schema {
             what: SchemaKind::Alert,
         } => serde_json::to_string_pretty(&pumpwatch_model::Alert::json_schema())

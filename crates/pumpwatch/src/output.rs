@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use pumpwatch_core::{FiringKey, Partition};
-use pumpwatch_driver::{Sink, SinkError};
+use pumpwatch_driver::{LatePosition, Sink, SinkError};
 use pumpwatch_model::{Alert, Event, InvalidReason};
 use pumpwatch_replay::{QuarantineWriter, Quarantined};
 use serde::{Deserialize, Serialize};
@@ -158,9 +158,9 @@ impl Sink for ReplaySink {
         &mut self,
         event: &Event,
         reason: &InvalidReason,
-        position: u64,
+        at: &LatePosition,
     ) -> Result<(), SinkError> {
-        self.quarantine.write_late(event, reason, position)?;
+        self.quarantine.write_late(event, reason, at.record)?;
         Ok(())
     }
 

@@ -1,0 +1,167 @@
+//! The live pipeline's checkpoint: every engine's state, the offset each input partition goes
+//! on from, and how far the alert and dead-letter topics had got, taken when every output
+//! before it is acknowledged by the brokers. Written atomically to the checkpoint directory.
+//!
+//! A restart restores the engines, seeks every input partition to its offset, and reads the
+//! output topics past their checkpointed ends: what it finds there was produced after the
+//! checkpoint by the run that died, and is not produced again.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::source::TopicPartition;
+
+/// The format this build writes and reads.
+pub const LIVE_CHECKPOINT_FORMAT: u32 = 1;
+
+const MAGIC: &[u8; 8] = b"PWLIVE\x00\x01";
+const FILE_NAME: &str = "live.checkpoint";
+
+/// See the module documentation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveCheckpoint {
+    pub format: u32,
+    /// The engine config's version: a checkpoint of another config is refused.
+    pub config_version: String,
+    /// How many shares the accounts are split into.
+    pub shares: u32,
+    /// The driver's checkpoint: counters and the engines' snapshots.
+    pub driver: pumpwatch_driver::Checkpoint,
+    /// The offset each input partition goes on from.
+    pub inputs: Vec<(TopicPartition, i64)>,
+    /// The end of each alert topic partition when the checkpoint was taken.
+    pub alerts_end: BTreeMap<i32, i64>,
+    /// The same for the dead-letter topic.
+    pub dead_letter_end: BTreeMap<i32, i64>,
+    /// The run consumed its input to the end and flushed its engines (`run --until-end`).
+    pub finished: bool,
+}
+
+impl LiveCheckpoint {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = postcard::to_stdvec(self).expect("a checkpoint of plain data serializes");
+        let mut bytes = Vec::with_capacity(body.len() + 40);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&Sha256::digest(&body));
+        bytes.extend_from_slice(&body);
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+        if bytes.len() < 40 || &bytes[..8] != MAGIC {
+            bail!("not a pumpwatch live checkpoint");
+        }
+        let (digest, body) = bytes[8..].split_at(32);
+        if Sha256::digest(body).as_slice() != digest {
+            bail!("the checkpoint is damaged (its checksum does not match)");
+        }
+        let checkpoint: LiveCheckpoint =
+            postcard::from_bytes(body).context("the checkpoint cannot be decoded")?;
+        if checkpoint.format != LIVE_CHECKPOINT_FORMAT {
+            bail!(
+                "checkpoint format {} cannot be read by this build (it reads {LIVE_CHECKPOINT_FORMAT})",
+                checkpoint.format
+            );
+        }
+        Ok(checkpoint)
+    }
+}
+
+/// A directory holding the latest checkpoint.
+#[derive(Clone, Debug)]
+pub struct CheckpointDir {
+    dir: PathBuf,
+}
+
+impl CheckpointDir {
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the checkpoint directory {}", dir.display()))?;
+        Ok(CheckpointDir {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// The latest checkpoint, if one was written.
+    pub fn load(&self) -> anyhow::Result<Option<LiveCheckpoint>> {
+        let path = self.path();
+        match std::fs::read(&path) {
+            Ok(bytes) => LiveCheckpoint::from_bytes(&bytes)
+                .map(Some)
+                .with_context(|| format!("cannot read {}", path.display())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Replaces the checkpoint atomically (a crash leaves the old one or the new one); returns
+    /// its size.
+    pub fn store(&self, checkpoint: &LiveCheckpoint) -> anyhow::Result<u64> {
+        let bytes = checkpoint.to_bytes();
+        let path = self.path();
+        let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        write().with_context(|| format!("cannot write the checkpoint {}", path.display()))?;
+        Ok(bytes.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> LiveCheckpoint {
+        LiveCheckpoint {
+            format: LIVE_CHECKPOINT_FORMAT,
+            config_version: "v1".into(),
+            shares: 3,
+            driver: pumpwatch_driver::Checkpoint {
+                format: pumpwatch_driver::checkpoint::CHECKPOINT_FORMAT,
+                records_taken: vec![0, 0],
+                records_stepped: 42,
+                counts: Default::default(),
+                engines: vec![vec![1, 2, 3]],
+            },
+            inputs: vec![(
+                TopicPartition {
+                    topic: "pumpwatch.orders".into(),
+                    partition: 1,
+                },
+                17,
+            )],
+            alerts_end: BTreeMap::from([(0, 5), (1, 9)]),
+            dead_letter_end: BTreeMap::new(),
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn a_stored_checkpoint_loads_back_and_damage_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::open(dir.path()).unwrap();
+        assert!(store.load().unwrap().is_none());
+        store.store(&sample()).unwrap();
+        assert_eq!(store.load().unwrap(), Some(sample()));
+        let mut bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
+        let err = format!("{:#}", store.load().unwrap_err());
+        assert!(err.contains("damaged"), "{err}");
+    }
+}
