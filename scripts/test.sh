@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI). Installs and starts what the tests need when it is
-# missing: a local PostgreSQL for the alert store's tests (scripts/postgres.sh), Debian's
+# missing: a local PostgreSQL for the alert store's tests (scripts/postgres.sh), a
+# Kafka-protocol broker for the live pipeline's (scripts/broker.sh), Debian's
 # chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv,
 # with curl to fetch the document) for the API fuzz, kubernetes-validate for deploy/k8s. Reuses a build cache outside the clone when one exists.
 set -euo pipefail
@@ -28,6 +29,11 @@ fi
 
 PUMPWATCH_TEST_POSTGRES="$(bash scripts/postgres.sh)"
 export PUMPWATCH_TEST_POSTGRES
+
+# A Kafka-protocol broker for the live pipeline's tests (tansu, built from crates.io when
+# missing: the first run takes 15-25 minutes longer).
+PUMPWATCH_TEST_BROKERS="$(bash scripts/broker.sh --port 19092)"
+export PUMPWATCH_TEST_BROKERS
 
 # The deployment manifests against the Kubernetes schemas.
 bash scripts/validate-deploy.sh

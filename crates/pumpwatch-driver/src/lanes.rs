@@ -4,8 +4,10 @@
 //! Each source (a lane) has a watermark: the latest `ts` it delivered. The merge takes the
 //! head with the smallest `ts`; a lane with nothing buffered that is not exhausted holds the
 //! merge back — its next record might be earlier. While its source knows it has more (a live
-//! partition behind its end), it holds it back without bound; otherwise until the other
-//! lanes' heads are more than the idle bound (event time) past its watermark, or until the source says it is idle (a live
+//! partition behind its end), it holds it back without bound; otherwise it holds back heads
+//! later than its watermark (a head at or before it cannot be passed by what the lane sends
+//! next, as each source sends in time order) until they are more than the idle bound (event
+//! time) past its watermark, or until the source says it is idle (a live
 //! partition at its end, silent for a wall-clock timeout); then it stops holding it back, and
 //! what it sends later may be late. A lane that has sent no event yet holds the merge back
 //! until it sends one, ends, or is idle: a live partition whose first fetch has not come back
@@ -196,7 +198,8 @@ impl Lanes {
                 && !lane.exhausted
                 && (lane.watermark == i64::MIN
                     || lane.source.has_more_now()
-                    || head <= lane.watermark.saturating_add(self.idle_bound_nanos))
+                    || (head > lane.watermark
+                        && head <= lane.watermark.saturating_add(self.idle_bound_nanos)))
                 && !lane.source.is_idle()
         };
         if head != i64::MIN && self.lanes.iter().any(holds_back) {

@@ -115,3 +115,101 @@ fn a_source_with_nothing_now_holds_the_others_back_only_within_the_bound() {
         [(2, "A"), (5, "A"), (6, "B")].map(|(s, n)| (s, n.to_string()))
     );
 }
+
+/// A scripted source with the live signals a test sets: "has more now" and "idle".
+struct LiveLike {
+    inner: Scripted,
+    more: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    idle: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Source for LiveLike {
+    fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
+        self.inner.next_batch(out, max)?;
+        Ok(true)
+    }
+
+    fn progress(&self) -> Progress {
+        Progress::default()
+    }
+
+    fn info(&self) -> &SourceInfo {
+        &self.inner.info
+    }
+
+    fn has_more_now(&self) -> bool {
+        self.more.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.idle.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+type Flag = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+fn live_like(batches: Vec<Vec<Record>>) -> (Box<dyn Source>, Flag, Flag) {
+    let more = Flag::default();
+    let idle = Flag::default();
+    let source = Box::new(LiveLike {
+        inner: Scripted {
+            batches: batches.into(),
+            info: SourceInfo::default(),
+        },
+        more: more.clone(),
+        idle: idle.clone(),
+    });
+    (source, more, idle)
+}
+
+fn set(flag: &Flag, value: bool) {
+    flag.store(value, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[test]
+fn a_live_source_that_has_sent_nothing_holds_everything_back_until_it_sends_or_is_idle() {
+    let a = scripted(vec![vec![trade(100, "A"), trade(200, "A")]]);
+    // B's first fetch has not come back (empty batches), then it sends 50 s.
+    let (b, _, _) = live_like(vec![vec![], vec![], vec![trade(50, "B")]]);
+    let mut lanes = Lanes::new(vec![a, b], 2_000);
+    let mut out = Vec::new();
+    lanes.read(&mut out, 100).unwrap();
+    lanes.read(&mut out, 100).unwrap();
+    assert!(out.is_empty(), "{:?}", secs(&out));
+    lanes.read(&mut out, 100).unwrap();
+    assert_eq!(
+        secs(&out)[0],
+        (50, "B".to_string()),
+        "B's earlier event goes first"
+    );
+    // An empty partition at its end is idle: it holds nothing back.
+    let a = scripted(vec![vec![trade(100, "A")]]);
+    let (c, _, idle_c) = live_like(vec![]);
+    set(&idle_c, true);
+    let mut lanes = Lanes::new(vec![a, c], 2_000);
+    let mut out = Vec::new();
+    lanes.read(&mut out, 100).unwrap();
+    assert_eq!(secs(&out), [(100, "A".to_string())]);
+}
+
+#[test]
+fn a_live_source_behind_its_end_holds_back_beyond_the_bound_and_one_at_its_end_only_later_heads() {
+    let a = scripted(vec![vec![trade(1, "A"), trade(2, "A"), trade(10, "A")]]);
+    let (b, more, _) = live_like(vec![vec![trade(2, "B")], vec![], vec![], vec![]]);
+    let mut lanes = Lanes::new(vec![a, b], 2_000);
+    let mut out = Vec::new();
+    set(&more, true);
+    lanes.read(&mut out, 100).unwrap();
+    // B has more in the broker: A's 2 s (tied with B's last) goes, A's 10 s waits, far
+    // beyond the bound.
+    assert_eq!(
+        secs(&out),
+        [(1, "A"), (2, "A"), (2, "B")].map(|(s, n)| (s, n.to_string()))
+    );
+    lanes.read(&mut out, 100).unwrap();
+    assert_eq!(out.len(), 3);
+    // At its end, B holds back only heads within the bound past its watermark: 10 s is not.
+    set(&more, false);
+    lanes.read(&mut out, 100).unwrap();
+    assert_eq!(secs(&out)[3], (10, "A".to_string()));
+}

@@ -148,7 +148,7 @@ impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             idle_bound_ms: 2_000,
-            idle_timeout_ms: 30_000,
+            idle_timeout_ms: 5_000,
             batch_records: 4_096,
             partition_buffer_max: 20_000,
         }
@@ -156,18 +156,18 @@ impl Default for StreamConfig {
 }
 
 /// Where checkpoints go and how often.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointConfig {
     /// A directory (created when missing). Relative to the live config file.
     pub dir: PathBuf,
-    /// Seconds (wall clock) between two checkpoints.
+    /// Seconds (wall clock) between two checkpoints; fractions allowed.
     #[serde(default = "default_interval")]
-    pub interval_secs: u64,
+    pub interval_secs: f64,
 }
 
-fn default_interval() -> u64 {
-    10
+fn default_interval() -> f64 {
+    10.0
 }
 
 /// The HTTP endpoint for `/metrics`, `/healthz` and `/readyz`.
@@ -241,8 +241,8 @@ impl LiveConfig {
         if s.idle_timeout_ms == 0 {
             return Err("stream.idle_timeout_ms: must be positive".into());
         }
-        if self.checkpoint.interval_secs == 0 {
-            return Err("checkpoint.interval_secs: must be positive".into());
+        if !(self.checkpoint.interval_secs >= 0.1 && self.checkpoint.interval_secs <= 86_400.0) {
+            return Err("checkpoint.interval_secs: must be 0.1..=86400".into());
         }
         if self.checkpoint.dir.as_os_str().is_empty() {
             return Err("checkpoint.dir: empty".into());

@@ -51,7 +51,6 @@ impl ClientContext for LiveContext {
 impl ConsumerContext for LiveContext {}
 
 pub type LiveConsumer = BaseConsumer<LiveContext>;
-pub type PartitionQueue = rdkafka::consumer::base_consumer::PartitionQueue<LiveContext>;
 
 /// The settings every client shares: the brokers and the user's extra properties.
 pub fn client_config(

@@ -23,7 +23,9 @@ use crate::config::LiveConfig;
 use crate::kafka::{self, LiveConsumer, REQUEST_TIMEOUT};
 use crate::metrics::{self, Health, LiveMetrics};
 use crate::sink::{self, LiveSink};
-use crate::source::{self, EndMode, Ledger, PartitionSource, SharedLedger, TopicPartition};
+use crate::source::{
+    self, EndMode, Ledger, PartitionSource, SharedFeed, SharedLedger, TopicFeed, TopicPartition,
+};
 
 /// Time for a read of an output topic's tail at restart.
 const TAIL_READ_TIMEOUT: Duration = Duration::from_secs(120);
@@ -139,26 +141,41 @@ pub fn run(
             inputs.push((event_type, tp, start));
         }
     }
-    let mut assignment = TopicPartitionList::new();
-    for (_, tp, start) in &inputs {
-        assignment.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*start))?;
-    }
-    consumer.assign(&assignment)?;
+    // One consumer per input topic, its partitions routed to their sources.
     let end = if options.until_end {
         EndMode::AtEnd
     } else {
         EndMode::Follow
     };
     let idle_timeout = Duration::from_millis(config.stream.idle_timeout_ms);
+    let mut feeds: BTreeMap<&str, SharedFeed> = BTreeMap::new();
+    for (_, topic) in topics.inputs() {
+        let on_topic: Vec<&(pumpwatch_model::EventType, TopicPartition, i64)> = inputs
+            .iter()
+            .filter(|(_, tp, _)| tp.topic == topic)
+            .collect();
+        let topic_consumer = kafka::consumer(&base, &config.kafka.group_id)?;
+        let mut assignment = TopicPartitionList::new();
+        for (_, tp, start) in &on_topic {
+            assignment.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*start))?;
+        }
+        topic_consumer.assign(&assignment)?;
+        feeds.insert(
+            topic,
+            Arc::new(std::sync::Mutex::new(TopicFeed::new(
+                topic_consumer,
+                topic,
+                on_topic.len(),
+                config.stream.partition_buffer_max,
+            ))),
+        );
+    }
     let mut sources: Vec<Box<dyn pumpwatch_replay::Source>> = Vec::new();
     let mut ledgers: Vec<(TopicPartition, SharedLedger)> = Vec::new();
     for (event_type, tp, start) in &inputs {
-        let queue = consumer
-            .split_partition_queue(&tp.topic, tp.partition)
-            .with_context(|| format!("cannot read {tp} on its own queue"))?;
         let ledger: SharedLedger = Arc::new(std::sync::Mutex::new(Ledger::starting_at(*start)));
         sources.push(Box::new(PartitionSource::new(
-            queue,
+            feeds[tp.topic.as_str()].clone(),
             tp.clone(),
             *event_type,
             ledger.clone(),
@@ -219,18 +236,20 @@ pub fn run(
         ledgers: &ledgers,
         metrics: &metrics,
     };
-    let interval = Duration::from_secs(config.checkpoint.interval_secs);
-    let mut last_checkpoint = Instant::now();
+    let interval = Duration::from_secs_f64(config.checkpoint.interval_secs);
     let mut report = RunReport {
         resumed: restored.is_some(),
         ..RunReport::default()
     };
+    if restored.is_none() {
+        // Where the output topics end before this run produces anything: a crash before the
+        // first periodic checkpoint must not make the restart produce its alerts again.
+        context.write(&mut driver, &mut sink, false)?;
+        report.checkpoints += 1;
+    }
+    let mut last_checkpoint = Instant::now();
     loop {
         health.beat();
-        // Serve the consumer's events; every partition's messages come on its own queue.
-        if let Some(Err(err)) = consumer.poll(Duration::ZERO) {
-            tracing::warn!("consumer: {err}");
-        }
         let taken_before: u64 = driver.taken().iter().sum();
         sink.batch_consumed_at = Instant::now();
         let more = driver.step(&mut sink).context("the live run stopped")?;
@@ -252,7 +271,7 @@ pub fn run(
             last_checkpoint = Instant::now();
         }
         if report.records == taken_before {
-            let _ = consumer.poll(IDLE_WAIT);
+            std::thread::sleep(IDLE_WAIT);
         }
     }
     report.alerts = sink.alerts_produced;
@@ -306,8 +325,8 @@ impl CheckpointContext<'_> {
             "outputs acknowledged"
         );
         let topics = &self.config.topics;
-        let alerts_end = kafka::ends(self.admin, &topics.alerts)?;
-        let dead_letter_end = kafka::ends(self.admin, &topics.dead_letter)?;
+        let alerts_end = self.ends_retrying(&topics.alerts);
+        let dead_letter_end = self.ends_retrying(&topics.dead_letter);
         tracing::debug!(secs = started.elapsed().as_secs_f64(), "output ends read");
         let taken = driver.taken();
         let inputs: Vec<(TopicPartition, i64)> = self
@@ -339,6 +358,22 @@ impl CheckpointContext<'_> {
             .observe(started.elapsed().as_secs_f64());
         self.after_checkpoint(&checkpoint, driver);
         Ok(())
+    }
+
+    /// The ends of an output topic, asked again until the brokers answer (a broker restart
+    /// pauses the run here; it does not end it).
+    fn ends_retrying(&self, topic: &str) -> BTreeMap<i32, i64> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match kafka::ends(self.admin, topic) {
+                Ok(ends) => return ends,
+                Err(err) => {
+                    tracing::warn!("cannot read where {topic} ends, trying again: {err:#}");
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
     }
 
     /// The offsets go to the group too (for lag tools), and the lag and state gauges are

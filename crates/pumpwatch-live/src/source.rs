@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use pumpwatch_model::{decode_json_line, EventType};
 use pumpwatch_replay::{Progress, Quarantined, Record, ReplayError, Source, SourceInfo};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
+use rdkafka::TopicPartitionList;
 
-use crate::kafka::PartitionQueue;
+use crate::kafka::LiveConsumer;
 
 /// A topic-partition.
 #[derive(
@@ -121,27 +123,147 @@ pub enum EndMode {
     AtEnd,
 }
 
+/// What one partition of a topic has fetched and not yet handed out.
+#[derive(Debug)]
+struct Fetched {
+    messages: VecDeque<(i64, Vec<u8>)>,
+    /// The broker said the partition's end was reached after the last message queued.
+    at_end: bool,
+    /// Fetching is paused because `messages` is full.
+    paused: bool,
+    last_message: Instant,
+}
+
+/// One topic's consumer, its messages routed to a queue per partition. Every partition of a
+/// topic shares the consumer's one queue, so a partition's messages and its end-of-partition
+/// notice come in order, and nothing can be polled from a queue nobody reads. A partition
+/// whose queue is full is paused until it drains (backpressure, bounded memory).
+pub struct TopicFeed {
+    consumer: Arc<LiveConsumer>,
+    topic: String,
+    partitions: Vec<Fetched>,
+    buffer_max: usize,
+    /// Errors the consumer reported (other than a partition's end).
+    pub errors: u64,
+}
+
+impl TopicFeed {
+    /// A feed of `partitions` partitions of `topic` from an assigned `consumer`.
+    pub fn new(
+        consumer: Arc<LiveConsumer>,
+        topic: &str,
+        partitions: usize,
+        buffer_max: usize,
+    ) -> Self {
+        TopicFeed {
+            consumer,
+            topic: topic.to_string(),
+            partitions: (0..partitions)
+                .map(|_| Fetched {
+                    messages: VecDeque::new(),
+                    at_end: false,
+                    paused: false,
+                    last_message: Instant::now(),
+                })
+                .collect(),
+            buffer_max: buffer_max.max(16),
+            errors: 0,
+        }
+    }
+
+    /// Moves what the consumer has fetched into the partitions' queues.
+    fn pump(&mut self) {
+        for _ in 0..self.buffer_max {
+            match self.consumer.poll(Duration::ZERO) {
+                None => break,
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    if let Some(fetched) = self.partitions.get_mut(p as usize) {
+                        fetched.at_end = true;
+                    }
+                }
+                Some(Err(err)) => {
+                    self.errors += 1;
+                    tracing::warn!(topic = %self.topic, "consumer error: {err}");
+                    break;
+                }
+                Some(Ok(message)) => {
+                    let p = message.partition() as usize;
+                    let Some(fetched) = self.partitions.get_mut(p) else {
+                        continue;
+                    };
+                    fetched.at_end = false;
+                    fetched.last_message = Instant::now();
+                    fetched.messages.push_back((
+                        message.offset(),
+                        message.payload().unwrap_or_default().to_vec(),
+                    ));
+                    if fetched.messages.len() >= self.buffer_max && !fetched.paused {
+                        fetched.paused = true;
+                        self.set_paused(p as i32, true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_paused(&self, partition: i32, pause: bool) {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&self.topic, partition);
+        let result = if pause {
+            self.consumer.pause(&list)
+        } else {
+            self.consumer.resume(&list)
+        };
+        if let Err(err) = result {
+            tracing::warn!(topic = %self.topic, partition, "cannot pause or resume: {err}");
+        }
+    }
+
+    /// Up to `max` messages of `partition`, oldest first.
+    fn take(&mut self, partition: i32, max: usize, out: &mut Vec<(i64, Vec<u8>)>) {
+        self.pump();
+        let p = partition as usize;
+        let Some(fetched) = self.partitions.get_mut(p) else {
+            return;
+        };
+        let n = max.min(fetched.messages.len());
+        out.extend(fetched.messages.drain(..n));
+        if fetched.paused && fetched.messages.len() <= self.buffer_max / 2 {
+            fetched.paused = false;
+            self.set_paused(partition, false);
+        }
+    }
+
+    /// `(at its end with nothing queued, when its last message came)`.
+    fn state(&self, partition: i32) -> (bool, Instant) {
+        self.partitions
+            .get(partition as usize)
+            .map_or((true, Instant::now()), |f| {
+                (f.at_end && f.messages.is_empty(), f.last_message)
+            })
+    }
+}
+
+/// A topic feed shared by its partitions' sources.
+pub type SharedFeed = Arc<Mutex<TopicFeed>>;
+
 /// One topic-partition's messages as records.
 pub struct PartitionSource {
-    queue: PartitionQueue,
+    feed: SharedFeed,
     tp: TopicPartition,
     event_type: EventType,
     ledger: SharedLedger,
     end: EndMode,
-    /// The broker said the partition's end was reached, and nothing came since.
-    at_end: bool,
-    last_message: Instant,
     /// A valid event was handed out: the merge has a watermark for this partition.
     sent_event: bool,
     idle_timeout: Duration,
     info: SourceInfo,
-    /// Errors the consumer reported on this partition (other than its end).
-    pub errors: u64,
+    scratch: Vec<(i64, Vec<u8>)>,
 }
 
 impl PartitionSource {
     pub fn new(
-        queue: PartitionQueue,
+        feed: SharedFeed,
         tp: TopicPartition,
         event_type: EventType,
         ledger: SharedLedger,
@@ -149,60 +271,50 @@ impl PartitionSource {
         idle_timeout: Duration,
     ) -> Self {
         PartitionSource {
-            queue,
+            feed,
             tp,
             event_type,
             ledger,
             end,
-            at_end: false,
-            last_message: Instant::now(),
             sent_event: false,
             idle_timeout,
             info: SourceInfo::default(),
-            errors: 0,
+            scratch: Vec::new(),
         }
+    }
+
+    fn feed_state(&self) -> (bool, Instant) {
+        self.feed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .state(self.tp.partition)
     }
 }
 
 impl Source for PartitionSource {
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
         out.clear();
-        let max = max.max(1);
+        self.feed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(self.tp.partition, max.max(1), &mut self.scratch);
         let mut ledger = lock(&self.ledger);
-        while out.len() < max {
-            match self.queue.poll(Duration::ZERO) {
-                None => break,
-                Some(Err(KafkaError::PartitionEOF(_))) => {
-                    tracing::debug!(partition = %self.tp, "at the partition's end");
-                    self.at_end = true;
-                    break;
+        for (offset, bytes) in self.scratch.drain(..) {
+            out.push(match decode_json_line(&bytes, Some(self.event_type)) {
+                Ok(event) => {
+                    self.sent_event = true;
+                    Record::Event(event)
                 }
-                Some(Err(err)) => {
-                    self.errors += 1;
-                    tracing::warn!(partition = %self.tp, "consumer error: {err}");
-                    break;
-                }
-                Some(Ok(message)) => {
-                    self.at_end = false;
-                    self.last_message = Instant::now();
-                    let offset = message.offset();
-                    let bytes = message.payload().unwrap_or_default();
-                    out.push(match decode_json_line(bytes, Some(self.event_type)) {
-                        Ok(event) => {
-                            self.sent_event = true;
-                            Record::Event(event)
-                        }
-                        Err(reason) => Record::Invalid(Quarantined {
-                            reason,
-                            location: location(&self.tp, offset),
-                            original: String::from_utf8_lossy(bytes).into_owned(),
-                        }),
-                    });
-                    ledger.push(offset, bytes.to_vec());
-                }
-            }
+                Err(reason) => Record::Invalid(Quarantined {
+                    reason,
+                    location: location(&self.tp, offset),
+                    original: String::from_utf8_lossy(&bytes).into_owned(),
+                }),
+            });
+            ledger.push(offset, bytes);
         }
-        Ok(!(self.end == EndMode::AtEnd && self.at_end && out.is_empty()))
+        let at_end = out.is_empty() && self.feed_state().0;
+        Ok(!(self.end == EndMode::AtEnd && at_end))
     }
 
     fn progress(&self) -> Progress {
@@ -214,13 +326,14 @@ impl Source for PartitionSource {
     }
 
     fn has_more_now(&self) -> bool {
-        !self.at_end
+        !self.feed_state().0
     }
 
     /// At its end, and either it never had an event (an empty partition holds nothing back)
     /// or it has been silent for the idle timeout.
     fn is_idle(&self) -> bool {
-        self.at_end && (!self.sent_event || self.last_message.elapsed() >= self.idle_timeout)
+        let (at_end, last_message) = self.feed_state();
+        at_end && (!self.sent_event || last_message.elapsed() >= self.idle_timeout)
     }
 }
 

@@ -1,0 +1,331 @@
+//! The live pipeline against a real Kafka-protocol broker on loopback (`PUMPWATCH_TEST_BROKERS`,
+//! which the test command starts): replay equals live, dead letters, crash recovery with
+//! `kill -9`, a broker restart, metrics. Without the variable the tests say so and pass,
+//! except under CI, where they fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pumpwatch");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn brokers() -> Option<String> {
+    match std::env::var("PUMPWATCH_TEST_BROKERS") {
+        Ok(b) if !b.is_empty() => Some(b),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the live tests: set PUMPWATCH_TEST_BROKERS (scripts/test.sh does)"
+            );
+            eprintln!("PUMPWATCH_TEST_BROKERS is not set: the live test is skipped");
+            None
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A pipeline of its own on the shared broker: topics under a fresh prefix, its own group
+/// and checkpoint directory.
+struct Pipeline {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    prefix: String,
+}
+
+impl Pipeline {
+    fn new(brokers: &str, partitions: u32, interval_secs: f64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = format!("t{:x}{:x}", std::process::id(), rand_u64());
+        let topics: String = [
+            "instruments",
+            "positions",
+            "cash",
+            "auth",
+            "orders",
+            "executions",
+            "trades",
+            "alerts",
+        ]
+        .iter()
+        .map(|t| format!("{t} = \"{prefix}.{t}\"\n"))
+        .collect();
+        let config = dir.path().join("live.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{prefix}\"\n\n[stream]\nidle_timeout_ms = 1000\n\n[topics]\n{topics}\
+                 dead_letter = \"{prefix}.dead-letter\"\n\n[checkpoint]\ndir = \"checkpoints\"\n\
+                 interval_secs = {interval_secs}\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
+            ),
+        )
+        .unwrap();
+        let pipeline = Pipeline {
+            dir,
+            config,
+            prefix,
+        };
+        run(pipeline
+            .cmd(&["topics", "create", "--partitions", &partitions.to_string()])
+            .arg("--config")
+            .arg(&pipeline.config));
+        pipeline
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(self.dir.path());
+        cmd
+    }
+
+    fn publish(&self, input: &Path) {
+        run(self
+            .cmd(&["publish"])
+            .arg(input)
+            .arg("--config")
+            .arg(&self.config));
+    }
+
+    fn start(&self) -> Child {
+        self.cmd(&["run", "--until-end", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn run_to_end(&self) -> String {
+        let out = run(self
+            .cmd(&["run", "--until-end", "--config"])
+            .arg(&self.config));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Every message on a topic (`alerts` or `dead-letter`), as stored.
+    fn read(&self, topic: &str, firing_order: bool) -> String {
+        let mut cmd = self.cmd(&["alerts", "--topic", &format!("{}.{topic}", self.prefix)]);
+        cmd.arg("--config").arg(&self.config);
+        if firing_order {
+            cmd.arg("--firing-order");
+        }
+        String::from_utf8(run(&mut cmd).stdout).unwrap()
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(1);
+    h.finish()
+}
+
+/// What `replay` prints, and what it quarantined (one line per record).
+fn replay_with_quarantine(input: &Path) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let quarantine = dir.path().join("q.ndjson");
+    let out = run(Command::new(BIN)
+        .arg("replay")
+        .arg(input)
+        .arg("--quarantine")
+        .arg(&quarantine));
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        std::fs::read_to_string(&quarantine).unwrap_or_default(),
+    )
+}
+
+fn replay(input: &Path) -> String {
+    replay_with_quarantine(input).0
+}
+
+fn alert_ids(lines: &str) -> Vec<String> {
+    lines
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["alert_id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn live_gives_the_replays_alerts_and_dead_letters_what_replay_quarantines() {
+    let Some(brokers) = brokers() else { return };
+    // A scenario day with records that break the contract and one that comes too late.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("day.ndjson");
+    let mut text =
+        std::fs::read_to_string(repo().join("fixtures/scenarios/full_liquidation_thin_buy.ndjson"))
+            .unwrap();
+    text.push_str(r#"{"type":"order","ts":"2025-03-17T14:00:00+09:00","order_id":"BAD1","account_id":"A1","symbol":"7000","side":"buy","price":100}"#);
+    text.push('\n');
+    text.push_str(
+        r#"{"type":"trade","ts":"2025-03-17T09:00:00+09:00","symbol":"7000","qty":100,"price":1}"#,
+    );
+    text.push('\n');
+    std::fs::write(&input, text).unwrap();
+    let (expected, quarantine) = replay_with_quarantine(&input);
+    assert!(!expected.is_empty(), "the scenario fires");
+    assert_eq!(quarantine.lines().count(), 2, "{quarantine}");
+
+    let pipeline = Pipeline::new(&brokers, 3, 10.0);
+    pipeline.publish(&input);
+    pipeline.run_to_end();
+    assert_eq!(pipeline.read("alerts", true), expected);
+    let dead = pipeline.read("dead-letter", false);
+    let dead: BTreeSet<&str> = dead.lines().collect();
+    assert_eq!(dead.len(), 2, "the bad order and the late trade: {dead:?}");
+    assert!(
+        dead.iter().any(|l| l.contains("BAD1")),
+        "original bytes kept"
+    );
+    assert!(dead.iter().any(|l| l.contains("09:00:00")));
+    // A second run of a finished pipeline does nothing and produces nothing.
+    let said = pipeline.run_to_end();
+    assert!(said.contains("finished run"), "{said}");
+    assert_eq!(pipeline.read("alerts", true), expected);
+}
+
+#[test]
+fn a_day_on_three_partitions_gives_the_replays_alerts_byte_for_byte() {
+    let Some(brokers) = brokers() else { return };
+    let day = repo().join("fixtures/sample-day");
+    let expected = replay(&day);
+    assert!(expected.lines().count() > 20);
+    let pipeline = Pipeline::new(&brokers, 3, 10.0);
+    pipeline.publish(&day);
+    pipeline.run_to_end();
+    assert_eq!(pipeline.read("alerts", true), expected);
+    assert_eq!(pipeline.read("dead-letter", false), "");
+}
+
+#[test]
+fn killed_five_times_the_alert_topic_holds_each_alert_once() {
+    let Some(brokers) = brokers() else { return };
+    let day = repo().join("fixtures/sample-day");
+    let expected = replay(&day);
+    let pipeline = Pipeline::new(&brokers, 3, 0.2);
+    pipeline.publish(&day);
+    let mut seed = rand_u64();
+    let mut kills = 0;
+    let mut finished = false;
+    while kills < 5 {
+        let mut child = pipeline.start();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let wait = Duration::from_millis(300 + (seed >> 33) % 1200);
+        std::thread::sleep(wait);
+        if child.try_wait().unwrap().is_some() {
+            finished = true;
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    if !finished {
+        pipeline.run_to_end();
+    }
+    eprintln!("killed {kills} times");
+    assert!(kills >= 1, "the run finished before it could be killed");
+    let stored = pipeline.read("alerts", false);
+    let ids = alert_ids(&stored);
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(
+        ids.len(),
+        distinct.len(),
+        "an alert id is on the topic twice"
+    );
+    assert_eq!(pipeline.read("alerts", true), expected);
+}
+
+#[test]
+fn metrics_and_health_are_served_while_running() {
+    let Some(brokers) = brokers() else { return };
+    let day = repo().join("fixtures/sample-day");
+    let pipeline = Pipeline::new(&brokers, 2, 0.5);
+    pipeline.publish(&day);
+    // Follow mode: the run keeps going after the input, serving metrics.
+    let mut child = pipeline
+        .cmd(&["run", "--config"])
+        .arg(&pipeline.config)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let addr = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("pumpwatch: metrics on http://") {
+            break rest.trim_end_matches("/metrics").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let get = |path: &str| -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let status = text[9..12].parse().unwrap();
+        (status, text)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut metrics = String::new();
+    while Instant::now() < deadline {
+        metrics = get("/metrics").1;
+        if metrics.contains("pumpwatch_events_in_total{type=\"trade\"} 110346")
+            && metrics.contains("pumpwatch_consumer_lag_messages")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(get("/healthz").0, 200);
+    assert_eq!(get("/readyz").0, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let series: BTreeMap<&str, f64> = metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+        .collect();
+    let alerts: f64 = series
+        .iter()
+        .filter(|(k, _)| k.starts_with("pumpwatch_alerts_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    // A run that follows the feed keeps its last events waiting for event time to pass
+    // them; all but those have fired.
+    let expected = replay(&day).lines().count();
+    assert!(
+        alerts as usize > expected / 2 && alerts as usize <= expected,
+        "{metrics}"
+    );
+    assert_eq!(
+        series.get("pumpwatch_events_in_total{type=\"trade\"}"),
+        Some(&110346.0)
+    );
+    assert!(series.contains_key("pumpwatch_event_to_alert_seconds_count"));
+    assert!(series.contains_key("pumpwatch_state_size{what=\"accounts\"}"));
+}
