@@ -32,6 +32,11 @@ PID_FILE="$STATE_DIR/pid"
 
 if [ "$ACTION" = stop ]; then
     if [ -f "$PID_FILE" ] && kill "$(cat "$PID_FILE")" 2>/dev/null; then
+        # Wait for it to let go of the port.
+        for _ in $(seq 100); do
+            kill -0 "$(cat "$PID_FILE")" 2>/dev/null || break
+            sleep 0.1
+        done
         echo "broker.sh: stopped the broker on 127.0.0.1:$PORT" >&2
     fi
     rm -f "$PID_FILE"
@@ -70,13 +75,27 @@ URL="tcp://127.0.0.1:$PORT"
 (cd "$RUN_DIR" && exec nohup tansu broker --listener-url "$URL" --advertised-listener-url "$URL" \
     --storage-engine "$STORAGE" > "$STATE_DIR/broker.log" 2>&1) &
 echo $! > "$PID_FILE"
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        echo "127.0.0.1:$PORT"
-        exit 0
-    fi
+# A port just given up may still be held by closing connections (tansu does not reuse the
+# address): start again until the bind succeeds, for up to 90 s.
+for _ in $(seq 900); do
     if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+        if grep -q "AddrInUse" "$STATE_DIR/broker.log"; then
+            sleep 1
+            (cd "$RUN_DIR" && exec nohup tansu broker --listener-url "$URL" \
+                --advertised-listener-url "$URL" --storage-engine "$STORAGE" \
+                > "$STATE_DIR/broker.log" 2>&1) &
+            echo $! > "$PID_FILE"
+            continue
+        fi
         break
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        sleep 0.2
+        if kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+            echo "127.0.0.1:$PORT"
+            exit 0
+        fi
+        continue
     fi
     sleep 0.1
 done

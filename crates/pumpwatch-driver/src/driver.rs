@@ -27,6 +27,10 @@ pub struct DriverOptions {
     /// reads return at once (files): a read that waits for input (a pipe, a live feed) would
     /// hold back the outputs of the batch before it.
     pub read_ahead: bool,
+    /// At the end of the input, release what the engines still hold (the end of a day). Off
+    /// for a run that stops at a point of a stream another run goes on from (a live
+    /// partition's catch-up to where the others are).
+    pub flush_at_end: bool,
 }
 
 impl Default for DriverOptions {
@@ -36,6 +40,7 @@ impl Default for DriverOptions {
             threads: 1,
             idle_bound_ms: 2_000,
             read_ahead: true,
+            flush_at_end: true,
         }
     }
 }
@@ -54,6 +59,7 @@ pub struct Driver {
     counts: RunCounts,
     batch_records: usize,
     read_ahead: bool,
+    flush_at_end: bool,
     /// Events handed to the engines so far (the step number of the next).
     steps: u64,
     /// Records (valid or not) taken from the sources so far.
@@ -143,6 +149,7 @@ impl Driver {
             counts: RunCounts::default(),
             batch_records: options.batch_records.max(1),
             read_ahead: options.read_ahead,
+            flush_at_end: options.flush_at_end,
             steps: 0,
             records: 0,
             in_flight: None,
@@ -199,12 +206,14 @@ impl Driver {
         }
         if self.exhausted {
             self.collect(sink)?;
-            self.engines.flush(self.steps)?;
-            self.in_flight = Some(InFlight {
-                first_step: self.steps,
-                positions: Vec::new(),
-            });
-            self.collect(sink)?;
+            if self.flush_at_end {
+                self.engines.flush(self.steps)?;
+                self.in_flight = Some(InFlight {
+                    first_step: self.steps,
+                    positions: Vec::new(),
+                });
+                self.collect(sink)?;
+            }
             self.finished = true;
             return Ok(false);
         }

@@ -29,6 +29,8 @@ use crate::source::{
 
 /// Time for a read of an output topic's tail at restart.
 const TAIL_READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// Time for one partition's end when refreshing the lag gauges.
+const LAG_QUERY_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long the loop waits for input when a batch brought nothing.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 
@@ -201,6 +203,7 @@ pub fn run(
         threads: if shares > 1 { 2 } else { 1 },
         idle_bound_ms: config.stream.idle_bound_ms,
         read_ahead: false,
+        flush_at_end: true,
     };
     let mut driver = match &restored {
         Some(cp) => {
@@ -380,16 +383,23 @@ impl CheckpointContext<'_> {
     /// refreshed; failures here are reported, never fatal.
     fn after_checkpoint(&self, checkpoint: &LiveCheckpoint, driver: &mut Driver) {
         let mut offsets = TopicPartitionList::new();
+        let mut brokers_answer = true;
         for (tp, offset) in &checkpoint.inputs {
             let _ = offsets.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset));
-            if let Ok((_, high)) =
-                self.admin
-                    .fetch_watermarks(&tp.topic, tp.partition, REQUEST_TIMEOUT)
+            if !brokers_answer {
+                continue;
+            }
+            match self
+                .admin
+                .fetch_watermarks(&tp.topic, tp.partition, LAG_QUERY_TIMEOUT)
             {
-                self.metrics
+                Ok((_, high)) => self
+                    .metrics
                     .consumer_lag
                     .with_label_values(&[&tp.topic, &tp.partition.to_string()])
-                    .set(high - offset);
+                    .set(high - offset),
+                // Unreachable brokers: the lag waits for the next checkpoint.
+                Err(_) => brokers_answer = false,
             }
         }
         if let Err(err) = self.consumer.commit(&offsets, CommitMode::Async) {

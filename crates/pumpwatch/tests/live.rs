@@ -329,3 +329,49 @@ fn metrics_and_health_are_served_while_running() {
     assert!(series.contains_key("pumpwatch_event_to_alert_seconds_count"));
     assert!(series.contains_key("pumpwatch_state_size{what=\"accounts\"}"));
 }
+
+#[test]
+fn a_broker_restart_mid_run_loses_nothing() {
+    // A broker of its own, with storage that survives the restart.
+    if brokers().is_none() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let port = 19_500 + (std::process::id() % 400) as u16;
+    let broker = |action: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo().join("scripts/broker.sh"))
+            .arg(action)
+            .args(["--port", &port.to_string()]);
+        if action == "start" {
+            cmd.arg("--data").arg(data.path());
+        }
+        String::from_utf8(run(&mut cmd).stdout)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let brokers = broker("start");
+    let day = repo().join("fixtures/sample-day");
+    let expected = replay(&day);
+    let pipeline = Pipeline::new(&brokers, 2, 0.3);
+    pipeline.publish(&day);
+    let mut child = pipeline.start();
+    std::thread::sleep(Duration::from_millis(700));
+    broker("stop");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run must wait for the broker, not end"
+    );
+    assert_eq!(broker("start"), brokers);
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    let stored = pipeline.read("alerts", false);
+    let ids = alert_ids(&stored);
+    assert_eq!(ids.len(), ids.iter().collect::<BTreeSet<_>>().len());
+    assert_eq!(pipeline.read("alerts", true), expected);
+    broker("stop");
+}
