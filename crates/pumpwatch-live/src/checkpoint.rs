@@ -1,6 +1,8 @@
-//! The live pipeline's checkpoint: every engine's state, the offset each input partition goes
-//! on from, and how far the alert and dead-letter topics had got, taken when every output
-//! before it is acknowledged by the brokers. Written atomically to the checkpoint directory.
+//! The live pipeline's checkpoints, one per share of the accounts: the share's engine state,
+//! the offset each input partition goes on from, and how far the alert and dead-letter topics
+//! had got, taken when every output before it is acknowledged by the brokers. Written
+//! atomically to the checkpoint directory, which every instance of a group shares: a share's
+//! state moves with it when the group gives it to another instance.
 //!
 //! A restart restores the engines, seeks every input partition to its offset, and reads the
 //! output topics past their checkpointed ends: what it finds there was produced after the
@@ -17,10 +19,9 @@ use sha2::{Digest, Sha256};
 use crate::source::TopicPartition;
 
 /// The format this build writes and reads.
-pub const LIVE_CHECKPOINT_FORMAT: u32 = 1;
+pub const LIVE_CHECKPOINT_FORMAT: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"PWLIVE\x00\x01";
-const FILE_NAME: &str = "live.checkpoint";
 
 /// See the module documentation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,17 +29,18 @@ pub struct LiveCheckpoint {
     pub format: u32,
     /// The engine config's version: a checkpoint of another config is refused.
     pub config_version: String,
-    /// How many shares the accounts are split into.
+    /// How many shares the accounts are split into, and which one this is.
     pub shares: u32,
-    /// The driver's checkpoint: counters and the engines' snapshots.
-    pub driver: pumpwatch_driver::Checkpoint,
+    pub share: u32,
+    /// The share's engine snapshot.
+    pub engine: Vec<u8>,
     /// The offset each input partition goes on from.
     pub inputs: Vec<(TopicPartition, i64)>,
     /// The end of each alert topic partition when the checkpoint was taken.
     pub alerts_end: BTreeMap<i32, i64>,
     /// The same for the dead-letter topic.
     pub dead_letter_end: BTreeMap<i32, i64>,
-    /// The run consumed its input to the end and flushed its engines (`run --until-end`).
+    /// The run consumed its input to the end and flushed the engine (`run --until-end`).
     pub finished: bool,
 }
 
@@ -72,7 +74,7 @@ impl LiveCheckpoint {
     }
 }
 
-/// A directory holding the latest checkpoint.
+/// A directory holding the latest checkpoint of each share.
 #[derive(Clone, Debug)]
 pub struct CheckpointDir {
     dir: PathBuf,
@@ -87,28 +89,48 @@ impl CheckpointDir {
         })
     }
 
-    fn path(&self) -> PathBuf {
-        self.dir.join(FILE_NAME)
+    fn path(&self, share: u32, shares: u32) -> PathBuf {
+        self.dir
+            .join(format!("share-{share}-of-{shares}.checkpoint"))
     }
 
-    /// The latest checkpoint, if one was written.
-    pub fn load(&self) -> anyhow::Result<Option<LiveCheckpoint>> {
-        let path = self.path();
+    /// The latest checkpoint of a share, if one was written.
+    pub fn load(&self, share: u32, shares: u32) -> anyhow::Result<Option<LiveCheckpoint>> {
+        let path = self.path(share, shares);
         match std::fs::read(&path) {
-            Ok(bytes) => LiveCheckpoint::from_bytes(&bytes)
-                .map(Some)
-                .with_context(|| format!("cannot read {}", path.display())),
+            Ok(bytes) => {
+                let checkpoint = LiveCheckpoint::from_bytes(&bytes)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                if (checkpoint.share, checkpoint.shares) != (share, shares) {
+                    bail!(
+                        "{} holds share {} of {}",
+                        path.display(),
+                        checkpoint.share,
+                        checkpoint.shares
+                    );
+                }
+                Ok(Some(checkpoint))
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
         }
+    }
+
+    /// How long ago a share's checkpoint was last written (`None`: never).
+    pub fn age(&self, share: u32, shares: u32) -> Option<std::time::Duration> {
+        let modified = std::fs::metadata(self.path(share, shares))
+            .ok()?
+            .modified()
+            .ok()?;
+        Some(modified.elapsed().unwrap_or_default())
     }
 
     /// Replaces the checkpoint atomically (a crash leaves the old one or the new one); returns
     /// its size.
     pub fn store(&self, checkpoint: &LiveCheckpoint) -> anyhow::Result<u64> {
         let bytes = checkpoint.to_bytes();
-        let path = self.path();
-        let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
+        let path = self.path(checkpoint.share, checkpoint.shares);
+        let tmp = path.with_extension("tmp");
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::File::create(&tmp)?;
             file.write_all(&bytes)?;
@@ -130,13 +152,8 @@ mod tests {
             format: LIVE_CHECKPOINT_FORMAT,
             config_version: "v1".into(),
             shares: 3,
-            driver: pumpwatch_driver::Checkpoint {
-                format: pumpwatch_driver::checkpoint::CHECKPOINT_FORMAT,
-                records_taken: vec![0, 0],
-                records_stepped: 42,
-                counts: Default::default(),
-                engines: vec![vec![1, 2, 3]],
-            },
+            share: 1,
+            engine: vec![1, 2, 3],
             inputs: vec![(
                 TopicPartition {
                     topic: "pumpwatch.orders".into(),
@@ -154,14 +171,19 @@ mod tests {
     fn a_stored_checkpoint_loads_back_and_damage_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointDir::open(dir.path()).unwrap();
-        assert!(store.load().unwrap().is_none());
+        assert!(store.load(1, 3).unwrap().is_none());
         store.store(&sample()).unwrap();
-        assert_eq!(store.load().unwrap(), Some(sample()));
-        let mut bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        assert_eq!(store.load(1, 3).unwrap(), Some(sample()));
+        assert!(
+            store.load(0, 3).unwrap().is_none(),
+            "each share has its own"
+        );
+        let file = dir.path().join("share-1-of-3.checkpoint");
+        let mut bytes = std::fs::read(&file).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
-        let err = format!("{:#}", store.load().unwrap_err());
+        std::fs::write(&file, &bytes).unwrap();
+        let err = format!("{:#}", store.load(1, 3).unwrap_err());
         assert!(err.contains("damaged"), "{err}");
     }
 }

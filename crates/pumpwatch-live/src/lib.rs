@@ -22,6 +22,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod feed;
 pub mod kafka;
+pub mod membership;
 pub mod metrics;
 pub mod publish;
 pub mod run;

@@ -1,28 +1,37 @@
 //! `pumpwatch run`: the input topics' partitions, each a driver source, through the driver and
-//! the engines (one per share of the accounts), into the alert and dead-letter topics, with a
-//! checkpoint every interval and a restart that goes on from the last one.
+//! the engines of the shares this instance owns, into the alert and dead-letter topics, with
+//! a checkpoint per share every interval.
 //!
-//! Every share's engine reads every input partition: its own accounts' events in full, the
-//! others' only for what they do to symbol state, as in a split replay (`pumpwatch_core::
-//! partition`). The accounts are split into as many shares as the orders topic has partitions.
+//! The accounts are split into as many shares as the orders topic has partitions; the
+//! consumer group gives each instance some of them ([`crate::membership`]). Every share's
+//! engine reads every input partition: its own accounts' events in full, the others' only
+//! for what they do to symbol state, as in a split replay (`pumpwatch_core::partition`).
+//!
+//! Each assignment starts a generation: load the owned shares' checkpoints; bring every share
+//! whose checkpoint is behind up to the furthest one (a catch-up run over exactly the records
+//! between, producing only what is not on the output topics already); then run all of them
+//! from there. When the group takes the shares back, they are checkpointed first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
-use pumpwatch_core::EngineConfig;
-use pumpwatch_driver::{engines, Driver, DriverOptions};
+use pumpwatch_core::{Engine, EngineConfig, Partition};
+use pumpwatch_driver::{Driver, DriverOptions};
+use pumpwatch_model::EventType;
+use rdkafka::client::Client;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::Producer;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::checkpoint::{CheckpointDir, LiveCheckpoint, LIVE_CHECKPOINT_FORMAT};
 use crate::config::LiveConfig;
 use crate::kafka::{self, LiveConsumer, REQUEST_TIMEOUT};
+use crate::membership::Membership;
 use crate::metrics::{self, Health, LiveMetrics};
-use crate::sink::{self, LiveSink};
+use crate::sink::{self, LiveProducer, LiveSink, ProducerCtx};
 use crate::source::{
     self, EndMode, Ledger, PartitionSource, SharedFeed, SharedLedger, TopicFeed, TopicPartition,
 };
@@ -31,6 +40,9 @@ use crate::source::{
 const TAIL_READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// Time for one partition's end when refreshing the lag gauges.
 const LAG_QUERY_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long an instance whose shares are done waits for the others' before it makes the
+/// group look again (a dead instance's shares move).
+const STANDBY_REJOIN: Duration = Duration::from_secs(15);
 /// How long the loop waits for input when a batch brought nothing.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 
@@ -47,12 +59,42 @@ pub struct RunOptions {
 pub struct RunReport {
     /// It went on from a checkpoint.
     pub resumed: bool,
-    /// The checkpoint was of a run that had already consumed its input to the end.
+    /// Every share it was given had already consumed its input to the end.
     pub already_finished: bool,
     pub records: u64,
     pub alerts: u64,
     pub alerts_already_produced: u64,
     pub checkpoints: u64,
+    /// Assignments the group gave this instance.
+    pub generations: u64,
+}
+
+/// What every generation of a run shares.
+struct Run<'a> {
+    config: &'a LiveConfig,
+    engine_config: &'a EngineConfig,
+    options: &'a RunOptions,
+    base: ClientConfig,
+    metrics: LiveMetrics,
+    health: Arc<Health>,
+    /// Metadata, offsets and group commits (it fetches nothing).
+    consumer: Arc<LiveConsumer>,
+    producer: Arc<LiveProducer>,
+    store: CheckpointDir,
+    shares: u32,
+    config_version: String,
+    report: RunReport,
+}
+
+/// How a generation ended.
+enum Outcome {
+    /// Every owned share consumed its input to the end (`--until-end`).
+    Finished,
+    /// The group took the shares back; they are checkpointed.
+    Released,
+    /// Shares owned elsewhere stopped moving (their instance died and the group kept it):
+    /// this instance's shares are checkpointed; it joins the group again.
+    Rejoin,
 }
 
 /// Runs the live pipeline. See the module documentation.
@@ -85,314 +127,530 @@ pub fn run(
         kafka::partition_count(consumer.client(), output)?;
     }
     let producer = Arc::new(sink::producer(&base, &metrics)?);
-    let fresh = engines::shares(engine_config, shares)?;
-    let config_version = fresh[0].config_version().to_string();
-
-    let store = CheckpointDir::open(&config.checkpoint.dir)?;
-    let restored = store.load()?;
-    if let Some(cp) = &restored {
-        if cp.config_version != config_version {
-            bail!(
-                "the checkpoint in {} was written with engine config {}, this run's is {}: \
-                 remove it to start over",
-                config.checkpoint.dir.display(),
-                cp.config_version,
-                config_version
-            );
+    let config_version = Engine::new(engine_config.clone())?
+        .config_version()
+        .to_string();
+    let membership = Membership::join(&base, &config.kafka.group_id, &topics.orders)?;
+    let mut run = Run {
+        config,
+        engine_config,
+        options,
+        base,
+        metrics,
+        health,
+        consumer,
+        producer,
+        store: CheckpointDir::open(&config.checkpoint.dir)?,
+        shares,
+        config_version,
+        report: RunReport::default(),
+    };
+    // After its shares finish (`--until-end`), an instance stays in the group until every
+    // share has: the shares of an instance that died move to it.
+    let mut standing_by: Option<Instant> = None;
+    loop {
+        run.health.beat();
+        membership.poll(IDLE_WAIT);
+        if membership.revoking() {
+            membership.release();
+            standing_by = None;
+            continue;
         }
-        if cp.shares != shares {
-            bail!(
-                "the checkpoint splits the accounts into {} shares, but {} has {} partitions",
-                cp.shares,
-                topics.orders,
-                shares
-            );
-        }
-        if cp.finished {
-            if options.until_end {
-                return Ok(RunReport {
-                    resumed: true,
-                    already_finished: true,
-                    ..RunReport::default()
-                });
+        if let Some(since) = standing_by {
+            if run.all_finished()? {
+                break;
             }
-            bail!(
-                "the checkpoint in {} is of a run that consumed its input to the end and \
-                 flushed its engines: remove it to start a live run",
-                config.checkpoint.dir.display()
-            );
+            if since.elapsed() >= STANDBY_REJOIN && run.others_stalled(&BTreeSet::new()) {
+                // The shares still running may belong to an instance that died: make the
+                // group look again.
+                tracing::info!("other shares are not finishing; joining the group again");
+                membership.rejoin()?;
+                standing_by = None;
+            }
+            continue;
         }
+        let Some(owned) = membership.assignment() else {
+            continue;
+        };
+        if owned.is_empty() {
+            // More instances than shares: this one stands by.
+            continue;
+        }
+        run.report.generations += 1;
+        match run.generation(&owned, &membership)? {
+            Outcome::Finished if run.all_finished()? => break,
+            Outcome::Finished => {
+                tracing::info!("this instance's shares are done; waiting for the others'");
+                standing_by = Some(Instant::now());
+            }
+            Outcome::Released => membership.release(),
+            Outcome::Rejoin => {
+                tracing::info!("other shares stopped moving; joining the group again");
+                membership.release();
+                membership.rejoin()?;
+            }
+        }
+    }
+    run.health.ready.store(false, Ordering::Relaxed);
+    Ok(run.report)
+}
+
+/// A share's starting point in a generation.
+struct ShareStart {
+    share: u32,
+    engine: Vec<u8>,
+    offsets: BTreeMap<TopicPartition, i64>,
+}
+
+impl Run<'_> {
+    /// A share this instance does not own, not finished, has had no checkpoint for longer
+    /// than [`STANDBY_REJOIN`] (its owner writes one every interval).
+    fn others_stalled(&self, owned: &BTreeSet<u32>) -> bool {
+        let limit = STANDBY_REJOIN.max(Duration::from_secs_f64(
+            3.0 * self.config.checkpoint.interval_secs,
+        ));
+        (0..self.shares)
+            .filter(|s| !owned.contains(s))
+            .any(|share| {
+                let finished =
+                    matches!(self.store.load(share, self.shares), Ok(Some(cp)) if cp.finished);
+                !finished
+                    && self
+                        .store
+                        .age(share, self.shares)
+                        .is_none_or(|age| age > limit)
+            })
     }
 
-    // Every input partition, seeked to where the checkpoint left it.
-    let checkpointed: BTreeMap<&TopicPartition, i64> = restored
-        .iter()
-        .flat_map(|cp| cp.inputs.iter().map(|(tp, o)| (tp, *o)))
-        .collect();
-    let mut inputs: Vec<(pumpwatch_model::EventType, TopicPartition, i64)> = Vec::new();
-    for (event_type, topic) in topics.inputs() {
-        for partition in 0..kafka::partition_count(consumer.client(), topic)? {
-            let tp = TopicPartition {
-                topic: topic.to_string(),
-                partition,
-            };
-            let (low, _) = consumer
-                .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
-                .with_context(|| format!("cannot read the offsets of {tp}"))?;
-            let start = checkpointed.get(&tp).copied().unwrap_or(low).max(low);
-            inputs.push((event_type, tp, start));
+    /// Every share has consumed its input to the end.
+    fn all_finished(&self) -> anyhow::Result<bool> {
+        for share in 0..self.shares {
+            match self.store.load(share, self.shares)? {
+                Some(cp) if cp.finished => {}
+                _ => return Ok(false),
+            }
         }
-    }
-    // One consumer per input topic, its partitions routed to their sources.
-    let end = if options.until_end {
-        EndMode::AtEnd
-    } else {
-        EndMode::Follow
-    };
-    let idle_timeout = Duration::from_millis(config.stream.idle_timeout_ms);
-    let mut feeds: BTreeMap<&str, SharedFeed> = BTreeMap::new();
-    for (_, topic) in topics.inputs() {
-        let on_topic: Vec<&(pumpwatch_model::EventType, TopicPartition, i64)> = inputs
-            .iter()
-            .filter(|(_, tp, _)| tp.topic == topic)
-            .collect();
-        let topic_consumer = kafka::consumer(&base, &config.kafka.group_id)?;
-        let mut assignment = TopicPartitionList::new();
-        for (_, tp, start) in &on_topic {
-            assignment.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*start))?;
-        }
-        topic_consumer.assign(&assignment)?;
-        feeds.insert(
-            topic,
-            Arc::new(std::sync::Mutex::new(TopicFeed::new(
-                topic_consumer,
-                topic,
-                on_topic.len(),
-                config.stream.partition_buffer_max,
-            ))),
-        );
-    }
-    let mut sources: Vec<Box<dyn pumpwatch_replay::Source>> = Vec::new();
-    let mut ledgers: Vec<(TopicPartition, SharedLedger)> = Vec::new();
-    for (event_type, tp, start) in &inputs {
-        let ledger: SharedLedger = Arc::new(std::sync::Mutex::new(Ledger::starting_at(*start)));
-        sources.push(Box::new(PartitionSource::new(
-            feeds[tp.topic.as_str()].clone(),
-            tp.clone(),
-            *event_type,
-            ledger.clone(),
-            end,
-            idle_timeout,
-        )));
-        ledgers.push((tp.clone(), ledger));
+        Ok(true)
     }
 
-    let mut sink = LiveSink::new(
-        producer.clone(),
-        topics.alerts.clone(),
-        topics.dead_letter.clone(),
-        ledgers.clone(),
-        metrics.clone(),
-        restored
-            .as_ref()
-            .map(|cp| cp.driver.counts.clone())
-            .unwrap_or_default(),
-    );
-    let driver_options = DriverOptions {
-        batch_records: config.stream.batch_records,
-        threads: if shares > 1 { 2 } else { 1 },
-        idle_bound_ms: config.stream.idle_bound_ms,
-        read_ahead: false,
-        flush_at_end: true,
-    };
-    let mut driver = match &restored {
-        Some(cp) => {
-            for (topic, from) in [
-                (&topics.alerts, &cp.alerts_end),
-                (&topics.dead_letter, &cp.dead_letter_end),
-            ] {
-                for message in kafka::read_to_end(&base, topic, from, TAIL_READ_TIMEOUT)? {
-                    if let Some(key) = message.key {
-                        sink.already_produced.insert(key);
+    /// Runs the owned shares until they finish or the group takes them back.
+    fn generation(
+        &mut self,
+        owned: &BTreeSet<u32>,
+        membership: &Membership,
+    ) -> anyhow::Result<Outcome> {
+        let inputs = self.input_partitions()?;
+        let mut starts = Vec::new();
+        let mut alerts_from: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut dead_letter_from: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut finished = 0;
+        for &share in owned {
+            match self.store.load(share, self.shares)? {
+                Some(cp) => {
+                    self.check(&cp)?;
+                    self.report.resumed = true;
+                    if cp.finished {
+                        finished += 1;
+                        continue;
                     }
+                    merge_min(&mut alerts_from, &cp.alerts_end);
+                    merge_min(&mut dead_letter_from, &cp.dead_letter_end);
+                    starts.push(ShareStart {
+                        share,
+                        engine: cp.engine,
+                        offsets: cp.inputs.into_iter().collect(),
+                    });
+                }
+                None => {
+                    let mut engine = Engine::for_partition(
+                        self.engine_config.clone(),
+                        Partition::new(share, self.shares)?,
+                    )?;
+                    starts.push(ShareStart {
+                        share,
+                        engine: engine.snapshot(),
+                        offsets: inputs
+                            .iter()
+                            .map(|(_, tp, low)| (tp.clone(), *low))
+                            .collect(),
+                    });
                 }
             }
-            tracing::info!(
-                already = sink.already_produced.len(),
-                "restored from the checkpoint"
+        }
+        if finished > 0 && !self.options.until_end {
+            bail!(
+                "the checkpoints in {} are of a run that consumed its input to the end and \
+                 flushed its engines: remove them to start a live run",
+                self.config.checkpoint.dir.display()
             );
-            let mut driver_checkpoint = cp.driver.clone();
-            driver_checkpoint.records_taken = vec![0; sources.len()];
-            Driver::resume(engine_config, sources, &driver_options, &driver_checkpoint)?
         }
-        None => Driver::from_engines(fresh, sources, &driver_options)?,
-    };
-    health.ready.store(true, Ordering::Relaxed);
+        if starts.is_empty() {
+            self.report.already_finished = true;
+            return Ok(Outcome::Finished);
+        }
+        // What is on the output topics past the oldest checkpoint: not produced again.
+        let mut already = HashSet::new();
+        let topics = &self.config.topics;
+        for (topic, from) in [
+            (&topics.alerts, &alerts_from),
+            (&topics.dead_letter, &dead_letter_from),
+        ] {
+            if from.is_empty() {
+                continue;
+            }
+            for message in kafka::read_to_end(&self.base, topic, from, TAIL_READ_TIMEOUT)? {
+                if let Some(key) = message.key {
+                    already.insert(key);
+                }
+            }
+        }
+        tracing::info!(shares = ?owned, found = already.len(), "generation starts");
 
-    let context = CheckpointContext {
-        store: &store,
-        consumer: &consumer,
-        admin: producer.client(),
-        config,
-        config_version: &config_version,
-        shares,
-        ledgers: &ledgers,
-        metrics: &metrics,
-    };
-    let interval = Duration::from_secs_f64(config.checkpoint.interval_secs);
-    let mut report = RunReport {
-        resumed: restored.is_some(),
-        ..RunReport::default()
-    };
-    if restored.is_none() {
-        // Where the output topics end before this run produces anything: a crash before the
-        // first periodic checkpoint must not make the restart produce its alerts again.
-        context.write(&mut driver, &mut sink, false)?;
-        report.checkpoints += 1;
+        // Bring every share up to the furthest one.
+        let mut target: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        for start in &starts {
+            for (tp, &offset) in &start.offsets {
+                let t = target.entry(tp.clone()).or_insert(offset);
+                *t = (*t).max(offset);
+            }
+        }
+        let mut cohorts: BTreeMap<Vec<i64>, Vec<usize>> = BTreeMap::new();
+        for (i, start) in starts.iter().enumerate() {
+            let key = target
+                .keys()
+                .map(|tp| start.offsets.get(tp).copied().unwrap_or(0))
+                .collect();
+            cohorts.entry(key).or_default().push(i);
+        }
+        for members in cohorts.values() {
+            let offsets = &starts[members[0]].offsets;
+            if target.iter().all(|(tp, t)| offsets.get(tp) == Some(t)) {
+                continue;
+            }
+            let engines: Vec<Vec<u8>> = members.iter().map(|&i| starts[i].engine.clone()).collect();
+            let shares: BTreeSet<u32> = members.iter().map(|&i| starts[i].share).collect();
+            tracing::info!(?shares, "catching up to the other shares");
+            let caught_up =
+                self.catch_up(&inputs, offsets, &target, engines, &shares, &mut already)?;
+            for (&i, engine) in members.iter().zip(caught_up) {
+                starts[i].engine = engine;
+                starts[i].offsets = target.clone();
+            }
+        }
+
+        // All shares from the target on.
+        let active: BTreeSet<u32> = starts.iter().map(|s| s.share).collect();
+        let engines = starts.into_iter().map(|s| s.engine).collect();
+        let end = if self.options.until_end {
+            EndMode::AtEnd
+        } else {
+            EndMode::Follow
+        };
+        let (sources, ledgers) = self.sources(&inputs, &target, None, end)?;
+        let mut sink = self.sink(&ledgers, &active, already);
+        let mut driver = self.driver(sources, engines, true)?;
+        self.write_checkpoints(&mut driver, &mut sink, &ledgers, &active, false)?;
+        self.health.ready.store(true, Ordering::Relaxed);
+        let interval = Duration::from_secs_f64(self.config.checkpoint.interval_secs);
+        let mut last_checkpoint = Instant::now();
+        let mut last_look = Instant::now();
+        let started = Instant::now();
+        let mut records: u64 = 0;
+        let outcome = loop {
+            self.health.beat();
+            membership.poll(Duration::ZERO);
+            if membership.revoking() {
+                self.write_checkpoints(&mut driver, &mut sink, &ledgers, &active, false)?;
+                break Outcome::Released;
+            }
+            sink.batch_consumed_at = Instant::now();
+            let more = driver.step(&mut sink).context("the live run stopped")?;
+            let taken = driver.taken();
+            for ((_, ledger), &count) in ledgers.iter().zip(&taken) {
+                source::lock(ledger).trim(count);
+            }
+            let now: u64 = taken.iter().sum();
+            observe_watermark(&self.metrics, driver.watermark());
+            if !more {
+                tracing::info!(records = now, "input consumed to its end");
+                self.write_checkpoints(&mut driver, &mut sink, &ledgers, &active, true)?;
+                break Outcome::Finished;
+            }
+            if last_checkpoint.elapsed() >= interval {
+                self.write_checkpoints(&mut driver, &mut sink, &ledgers, &active, false)?;
+                last_checkpoint = Instant::now();
+            }
+            if last_look.elapsed() >= STANDBY_REJOIN / 3 {
+                last_look = Instant::now();
+                if started.elapsed() >= STANDBY_REJOIN && self.others_stalled(owned) {
+                    self.write_checkpoints(&mut driver, &mut sink, &ledgers, &active, false)?;
+                    break Outcome::Rejoin;
+                }
+            }
+            if now == records {
+                std::thread::sleep(IDLE_WAIT);
+            }
+            records = now;
+        };
+        self.health.ready.store(false, Ordering::Relaxed);
+        self.report.records += records;
+        self.report.alerts += sink.alerts_produced;
+        self.report.alerts_already_produced = self.metrics.alerts_already_produced.get();
+        Ok(outcome)
     }
-    let mut last_checkpoint = Instant::now();
-    loop {
-        health.beat();
-        let taken_before: u64 = driver.taken().iter().sum();
-        sink.batch_consumed_at = Instant::now();
-        let more = driver.step(&mut sink).context("the live run stopped")?;
-        let taken = driver.taken();
-        for ((_, ledger), &count) in ledgers.iter().zip(&taken) {
-            source::lock(ledger).trim(count);
+
+    /// Runs the engines of `shares` (snapshots at `from`) over exactly the records between
+    /// `from` and `to`; returns their snapshots at `to`.
+    fn catch_up(
+        &mut self,
+        inputs: &[(EventType, TopicPartition, i64)],
+        from: &BTreeMap<TopicPartition, i64>,
+        to: &BTreeMap<TopicPartition, i64>,
+        engines: Vec<Vec<u8>>,
+        shares: &BTreeSet<u32>,
+        already: &mut HashSet<Vec<u8>>,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        let (sources, ledgers) = self.sources(inputs, from, Some(to), EndMode::Follow)?;
+        let mut sink = self.sink(&ledgers, shares, std::mem::take(already));
+        let mut driver = self.driver(sources, engines, false)?;
+        while driver.step(&mut sink).context("the catch-up stopped")? {
+            self.health.beat();
+            let taken = driver.taken();
+            for ((_, ledger), &count) in ledgers.iter().zip(&taken) {
+                source::lock(ledger).trim(count);
+            }
         }
-        report.records = taken.iter().sum();
-        observe_watermark(&metrics, driver.watermark());
-        if !more {
-            tracing::info!(records = report.records, "input consumed to its end");
-            context.write(&mut driver, &mut sink, true)?;
-            report.checkpoints += 1;
-            break;
-        }
-        if last_checkpoint.elapsed() >= interval {
-            context.write(&mut driver, &mut sink, false)?;
-            report.checkpoints += 1;
-            last_checkpoint = Instant::now();
-        }
-        if report.records == taken_before {
-            std::thread::sleep(IDLE_WAIT);
-        }
+        let checkpoint = driver
+            .checkpoint(&mut sink)
+            .context("cannot snapshot the catch-up")?;
+        sink.flush_producer()
+            .map_err(|e| anyhow::anyhow!("cannot deliver the outputs: {e}"))?;
+        self.report.alerts += sink.alerts_produced;
+        *already = std::mem::take(&mut sink.already_produced);
+        Ok(checkpoint.engines)
     }
-    report.alerts = sink.alerts_produced;
-    report.alerts_already_produced = metrics.alerts_already_produced.get();
-    Ok(report)
-}
 
-fn observe_watermark(metrics: &LiveMetrics, watermark: i64) {
-    if watermark == i64::MIN || watermark == i64::MAX {
-        return;
+    /// Every input partition with its first offset.
+    fn input_partitions(&self) -> anyhow::Result<Vec<(EventType, TopicPartition, i64)>> {
+        let mut inputs = Vec::new();
+        for (event_type, topic) in self.config.topics.inputs() {
+            for partition in 0..kafka::partition_count(self.consumer.client(), topic)? {
+                let tp = TopicPartition {
+                    topic: topic.to_string(),
+                    partition,
+                };
+                let (low, _) = self
+                    .producer
+                    .client()
+                    .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
+                    .with_context(|| format!("cannot read the offsets of {tp}"))?;
+                inputs.push((event_type, tp, low));
+            }
+        }
+        Ok(inputs)
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or_default();
-    metrics
-        .watermark_delay_seconds
-        .set((now - watermark) as f64 / 1e9);
-}
 
-/// What writing a checkpoint needs.
-struct CheckpointContext<'a> {
-    store: &'a CheckpointDir,
-    consumer: &'a LiveConsumer,
-    /// A client for offset queries that do not wait behind the consumer's fetches.
-    admin: &'a rdkafka::client::Client<sink::ProducerCtx>,
-    config: &'a LiveConfig,
-    config_version: &'a str,
-    shares: u32,
-    ledgers: &'a [(TopicPartition, SharedLedger)],
-    metrics: &'a LiveMetrics,
-}
-
-impl CheckpointContext<'_> {
-    /// Collects what is in flight, waits for the brokers to acknowledge every output, then
-    /// writes the checkpoint and commits the offsets to the group.
-    fn write(
+    /// A source per input partition from `from` (up to `to` when given), one consumer per
+    /// topic.
+    #[allow(clippy::type_complexity)]
+    fn sources(
         &self,
+        inputs: &[(EventType, TopicPartition, i64)],
+        from: &BTreeMap<TopicPartition, i64>,
+        to: Option<&BTreeMap<TopicPartition, i64>>,
+        end: EndMode,
+    ) -> anyhow::Result<(
+        Vec<Box<dyn pumpwatch_replay::Source>>,
+        Vec<(TopicPartition, SharedLedger)>,
+    )> {
+        let idle_timeout = Duration::from_millis(self.config.stream.idle_timeout_ms);
+        let start = |tp: &TopicPartition, low: i64| from.get(tp).copied().unwrap_or(low).max(low);
+        let mut feeds: BTreeMap<&str, SharedFeed> = BTreeMap::new();
+        for (_, topic) in self.config.topics.inputs() {
+            let on_topic: Vec<_> = inputs
+                .iter()
+                .filter(|(_, tp, _)| tp.topic == topic)
+                .collect();
+            let consumer = kafka::consumer(&self.base, &self.config.kafka.group_id)?;
+            let mut assignment = TopicPartitionList::new();
+            for (_, tp, low) in &on_topic {
+                assignment.add_partition_offset(
+                    &tp.topic,
+                    tp.partition,
+                    Offset::Offset(start(tp, *low)),
+                )?;
+            }
+            consumer.assign(&assignment)?;
+            feeds.insert(
+                topic,
+                Arc::new(Mutex::new(TopicFeed::new(
+                    consumer,
+                    topic,
+                    on_topic.len(),
+                    self.config.stream.partition_buffer_max,
+                ))),
+            );
+        }
+        let mut sources: Vec<Box<dyn pumpwatch_replay::Source>> = Vec::new();
+        let mut ledgers = Vec::new();
+        for (event_type, tp, low) in inputs {
+            let ledger: SharedLedger = Arc::new(Mutex::new(Ledger::starting_at(start(tp, *low))));
+            let mut source = PartitionSource::new(
+                feeds[tp.topic.as_str()].clone(),
+                tp.clone(),
+                *event_type,
+                ledger.clone(),
+                end,
+                idle_timeout,
+            );
+            if let Some(to) = to {
+                source = source.stopping_at(to.get(tp).copied().unwrap_or(*low));
+            }
+            sources.push(Box::new(source));
+            ledgers.push((tp.clone(), ledger));
+        }
+        Ok((sources, ledgers))
+    }
+
+    fn sink(
+        &self,
+        ledgers: &[(TopicPartition, SharedLedger)],
+        owned: &BTreeSet<u32>,
+        already: HashSet<Vec<u8>>,
+    ) -> LiveSink {
+        let mut sink = LiveSink::new(
+            self.producer.clone(),
+            self.config.topics.alerts.clone(),
+            self.config.topics.dead_letter.clone(),
+            ledgers.to_vec(),
+            self.metrics.clone(),
+            Default::default(),
+        );
+        sink.owned = Some((owned.clone(), self.shares));
+        sink.already_produced = already;
+        sink
+    }
+
+    fn driver(
+        &self,
+        sources: Vec<Box<dyn pumpwatch_replay::Source>>,
+        engines: Vec<Vec<u8>>,
+        flush_at_end: bool,
+    ) -> anyhow::Result<Driver> {
+        let options = DriverOptions {
+            batch_records: self.config.stream.batch_records,
+            threads: if engines.len() > 1 { 2 } else { 1 },
+            idle_bound_ms: self.config.stream.idle_bound_ms,
+            read_ahead: false,
+            flush_at_end,
+        };
+        let checkpoint = pumpwatch_driver::Checkpoint {
+            format: pumpwatch_driver::checkpoint::CHECKPOINT_FORMAT,
+            records_taken: vec![0; sources.len()],
+            records_stepped: 0,
+            counts: Default::default(),
+            engines,
+        };
+        Ok(Driver::resume(
+            self.engine_config,
+            sources,
+            &options,
+            &checkpoint,
+        )?)
+    }
+
+    fn check(&self, cp: &LiveCheckpoint) -> anyhow::Result<()> {
+        if cp.config_version != self.config_version {
+            bail!(
+                "the checkpoints in {} were written with engine config {}, this run's is {}: \
+                 remove them to start over",
+                self.config.checkpoint.dir.display(),
+                cp.config_version,
+                self.config_version
+            );
+        }
+        Ok(())
+    }
+
+    /// Collects what is in flight, waits for the brokers to acknowledge every output, then
+    /// writes each share's checkpoint and commits the offsets to the group.
+    fn write_checkpoints(
+        &mut self,
         driver: &mut Driver,
         sink: &mut LiveSink,
+        ledgers: &[(TopicPartition, SharedLedger)],
+        shares: &BTreeSet<u32>,
         finished: bool,
     ) -> anyhow::Result<()> {
         let started = Instant::now();
         let driver_checkpoint = driver
             .checkpoint(sink)
             .context("cannot checkpoint the engines")?;
+        tracing::trace!(
+            secs = started.elapsed().as_secs_f64(),
+            "engines snapshotted"
+        );
         sink.flush_producer()
             .map_err(|e| anyhow::anyhow!("cannot deliver the outputs: {e}"))?;
-        tracing::debug!(
+        tracing::trace!(
             secs = started.elapsed().as_secs_f64(),
             "outputs acknowledged"
         );
         let topics = &self.config.topics;
-        let alerts_end = self.ends_retrying(&topics.alerts);
-        let dead_letter_end = self.ends_retrying(&topics.dead_letter);
-        tracing::debug!(secs = started.elapsed().as_secs_f64(), "output ends read");
+        let admin = self.producer.client();
+        let alerts_end = ends_retrying(admin, &topics.alerts);
+        let dead_letter_end = ends_retrying(admin, &topics.dead_letter);
+        tracing::trace!(secs = started.elapsed().as_secs_f64(), "output ends read");
         let taken = driver.taken();
-        let inputs: Vec<(TopicPartition, i64)> = self
-            .ledgers
+        let inputs: Vec<(TopicPartition, i64)> = ledgers
             .iter()
             .zip(&taken)
             .map(|((tp, ledger), &count)| (tp.clone(), source::lock(ledger).resume_offset(count)))
             .collect();
-        let checkpoint = LiveCheckpoint {
-            format: LIVE_CHECKPOINT_FORMAT,
-            config_version: self.config_version.to_string(),
-            shares: self.shares,
-            driver: driver_checkpoint,
-            inputs,
-            alerts_end,
-            dead_letter_end,
-            finished,
-        };
-        let bytes = self.store.store(&checkpoint)?;
-        tracing::info!(
+        let mut bytes = 0;
+        for (&share, engine) in shares.iter().zip(driver_checkpoint.engines) {
+            bytes += self.store.store(&LiveCheckpoint {
+                format: LIVE_CHECKPOINT_FORMAT,
+                config_version: self.config_version.clone(),
+                shares: self.shares,
+                share,
+                engine,
+                inputs: inputs.clone(),
+                alerts_end: alerts_end.clone(),
+                dead_letter_end: dead_letter_end.clone(),
+                finished,
+            })?;
+        }
+        tracing::debug!(
             bytes,
             secs = started.elapsed().as_secs_f64(),
-            "checkpoint written"
+            "checkpoints written"
         );
+        self.report.checkpoints += 1;
         self.metrics.checkpoints.inc();
         self.metrics.checkpoint_bytes.set(bytes as i64);
         self.metrics
             .checkpoint_seconds
             .observe(started.elapsed().as_secs_f64());
-        self.after_checkpoint(&checkpoint, driver);
+        self.after_checkpoint(&inputs, driver);
         Ok(())
-    }
-
-    /// The ends of an output topic, asked again until the brokers answer (a broker restart
-    /// pauses the run here; it does not end it).
-    fn ends_retrying(&self, topic: &str) -> BTreeMap<i32, i64> {
-        let mut wait = Duration::from_millis(100);
-        loop {
-            match kafka::ends(self.admin, topic) {
-                Ok(ends) => return ends,
-                Err(err) => {
-                    tracing::warn!("cannot read where {topic} ends, trying again: {err:#}");
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
     }
 
     /// The offsets go to the group too (for lag tools), and the lag and state gauges are
     /// refreshed; failures here are reported, never fatal.
-    fn after_checkpoint(&self, checkpoint: &LiveCheckpoint, driver: &mut Driver) {
+    fn after_checkpoint(&self, inputs: &[(TopicPartition, i64)], driver: &mut Driver) {
         let mut offsets = TopicPartitionList::new();
         let mut brokers_answer = true;
-        for (tp, offset) in &checkpoint.inputs {
+        for (tp, offset) in inputs {
             let _ = offsets.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset));
             if !brokers_answer {
                 continue;
             }
-            match self
-                .admin
-                .fetch_watermarks(&tp.topic, tp.partition, LAG_QUERY_TIMEOUT)
-            {
+            match self.producer.client().fetch_watermarks(
+                &tp.topic,
+                tp.partition,
+                LAG_QUERY_TIMEOUT,
+            ) {
                 Ok((_, high)) => self
                     .metrics
                     .consumer_lag
@@ -418,4 +676,41 @@ impl CheckpointContext<'_> {
                 .set(stats.reorder_depth_max as i64);
         }
     }
+}
+
+/// Keeps the smaller offset per partition.
+fn merge_min(into: &mut BTreeMap<i32, i64>, from: &BTreeMap<i32, i64>) {
+    for (&p, &o) in from {
+        let e = into.entry(p).or_insert(o);
+        *e = (*e).min(o);
+    }
+}
+
+/// The ends of an output topic, asked again until the brokers answer (a broker restart
+/// pauses the run here; it does not end it).
+fn ends_retrying(admin: &Client<ProducerCtx>, topic: &str) -> BTreeMap<i32, i64> {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match kafka::ends(admin, topic) {
+            Ok(ends) => return ends,
+            Err(err) => {
+                tracing::warn!("cannot read where {topic} ends, trying again: {err:#}");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn observe_watermark(metrics: &LiveMetrics, watermark: i64) {
+    if watermark == i64::MIN || watermark == i64::MAX {
+        return;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or_default();
+    metrics
+        .watermark_delay_seconds
+        .set((now - watermark) as f64 / 1e9);
 }

@@ -110,6 +110,10 @@ pub struct LiveSink {
     metrics: LiveMetrics,
     /// When the batch being processed was consumed.
     pub batch_consumed_at: Instant,
+    /// The shares this sink's engines own, of how many: a rejected record goes to the
+    /// dead-letter topic from the owner of the share its partition number falls in, so an
+    /// instance of a group sends only its part (`None`: every record).
+    pub owned: Option<(std::collections::BTreeSet<u32>, u32)>,
     /// Alerts this process produced (not counting those it found already produced).
     pub alerts_produced: u64,
     /// The counters as last exported (the metrics count what this process did).
@@ -134,6 +138,7 @@ impl LiveSink {
             metrics,
             batch_consumed_at: Instant::now(),
             alerts_produced: 0,
+            owned: None,
             exported: restored_counts,
         }
     }
@@ -282,6 +287,14 @@ impl Sink for LiveSink {
 
     fn invalid(&mut self, record: &Quarantined) -> Result<(), SinkError> {
         let place = parse_location(&record.location);
+        if let Some((owned, shares)) = &self.owned {
+            let share = place
+                .as_ref()
+                .map_or(0, |(tp, _)| tp.partition.unsigned_abs() % shares.max(&1));
+            if !owned.contains(&share) {
+                return Ok(());
+            }
+        }
         let original = place.as_ref().and_then(|(tp, offset)| {
             let (_, ledger) = self.ledgers.iter().find(|(t, _)| t == tp)?;
             source::lock(ledger).bytes_at(*offset).map(<[u8]>::to_vec)

@@ -70,6 +70,11 @@ impl Ledger {
         }
     }
 
+    /// The offset after the last message handed out.
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
     fn push(&mut self, offset: i64, bytes: Vec<u8>) {
         self.entries.push_back((offset, bytes));
         self.next_offset = offset + 1;
@@ -259,6 +264,8 @@ pub struct PartitionSource {
     idle_timeout: Duration,
     info: SourceInfo,
     scratch: Vec<(i64, Vec<u8>)>,
+    /// Stop before this offset (a catch-up to where the other shares are).
+    stop_at: Option<i64>,
 }
 
 impl PartitionSource {
@@ -280,7 +287,19 @@ impl PartitionSource {
             idle_timeout,
             info: SourceInfo::default(),
             scratch: Vec::new(),
+            stop_at: None,
         }
+    }
+
+    /// The same source, ending before `offset`.
+    pub fn stopping_at(mut self, offset: i64) -> Self {
+        self.stop_at = Some(offset);
+        self
+    }
+
+    fn reached_stop(&self) -> bool {
+        self.stop_at
+            .is_some_and(|stop| lock(&self.ledger).next_offset() >= stop)
     }
 
     fn feed_state(&self) -> (bool, Instant) {
@@ -294,12 +313,20 @@ impl PartitionSource {
 impl Source for PartitionSource {
     fn next_batch(&mut self, out: &mut Vec<Record>, max: usize) -> Result<bool, ReplayError> {
         out.clear();
+        if self.reached_stop() {
+            return Ok(false);
+        }
         self.feed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take(self.tp.partition, max.max(1), &mut self.scratch);
         let mut ledger = lock(&self.ledger);
         for (offset, bytes) in self.scratch.drain(..) {
+            if self.stop_at.is_some_and(|stop| offset >= stop) {
+                // Past the catch-up's end: the run that goes on from there reads it.
+                ledger.next_offset = ledger.next_offset.max(offset);
+                break;
+            }
             out.push(match decode_json_line(&bytes, Some(self.event_type)) {
                 Ok(event) => {
                     self.sent_event = true;
@@ -312,6 +339,11 @@ impl Source for PartitionSource {
                 }),
             });
             ledger.push(offset, bytes);
+        }
+        drop(ledger);
+        self.scratch.clear();
+        if out.is_empty() && self.reached_stop() {
+            return Ok(false);
         }
         let at_end = out.is_empty() && self.feed_state().0;
         Ok(!(self.end == EndMode::AtEnd && at_end))
@@ -326,7 +358,7 @@ impl Source for PartitionSource {
     }
 
     fn has_more_now(&self) -> bool {
-        !self.feed_state().0
+        !self.reached_stop() && !self.feed_state().0
     }
 
     /// At its end, and either it never had an event (an empty partition holds nothing back)

@@ -126,7 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("pumpwatch: the checkpoint is of a finished run: nothing to do");
     } else {
         eprintln!(
-            "pumpwatch: {} records, {} alerts produced{}{}, {} checkpoints",
+            "pumpwatch: {} records, {} alerts produced{}{}, {} checkpoints, {} assignments",
             report.records,
             report.alerts,
             if report.resumed {
@@ -142,7 +142,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             } else {
                 String::new()
             },
-            report.checkpoints
+            report.checkpoints,
+            report.generations
         );
     }
     Ok(())

@@ -375,3 +375,79 @@ fn a_broker_restart_mid_run_loses_nothing() {
     assert_eq!(pipeline.read("alerts", true), expected);
     broker("stop");
 }
+
+#[test]
+fn two_instances_split_the_shares_and_the_survivor_takes_over_a_killed_ones() {
+    let Some(brokers) = brokers() else { return };
+    let day = repo().join("fixtures/sample-day");
+    let expected = replay(&day);
+    let pipeline = Pipeline::new(&brokers, 4, 0.3);
+    pipeline.publish(&day);
+    let start = || {
+        pipeline
+            .cmd(&["run", "--until-end", "--config"])
+            .arg(&pipeline.config)
+            .env("PUMPWATCH_LOG", "pumpwatch_live::membership=info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Lines of a child's stderr, as they come.
+    let watch = |child: &mut Child| {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+    let mut a = start();
+    let a_lines = watch(&mut a);
+    let mut b = start();
+    let b_lines = watch(&mut b);
+    // Wait until both hold shares at once: the group split them.
+    let assigned = |line: &str| line.contains("the group assigned shares");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut a_has, mut b_has) = (false, false);
+    let mut b_log = Vec::new();
+    while !(a_has && b_has) {
+        assert!(
+            Instant::now() < deadline,
+            "the group never split the shares"
+        );
+        while let Ok(line) = a_lines.try_recv() {
+            a_has |= assigned(&line) && !line.contains("{0, 1, 2, 3}");
+        }
+        while let Ok(line) = b_lines.try_recv() {
+            b_has |= assigned(&line) && !line.contains("{0, 1, 2, 3}");
+            b_log.push(line);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300 + rand_u64() % 700));
+    a.kill().unwrap(); // SIGKILL
+    a.wait().unwrap();
+    let status = b.wait().unwrap();
+    while let Ok(line) = b_lines.recv_timeout(Duration::from_secs(1)) {
+        b_log.push(line);
+    }
+    let b_log = b_log.join("\n");
+    assert!(status.success(), "{b_log}");
+    assert!(
+        b_log.contains("{0, 1, 2, 3}"),
+        "the survivor took every share: {b_log}"
+    );
+    let stored = pipeline.read("alerts", false);
+    let ids = alert_ids(&stored);
+    assert_eq!(
+        ids.len(),
+        ids.iter().collect::<BTreeSet<_>>().len(),
+        "an alert twice"
+    );
+    assert_eq!(pipeline.read("alerts", true), expected);
+}
