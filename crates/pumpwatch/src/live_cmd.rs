@@ -122,7 +122,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             until_end: args.until_end,
         },
     )?;
-    if report.already_finished {
+    if report.already_finished && report.records == 0 {
         eprintln!("pumpwatch: the checkpoint is of a finished run: nothing to do");
     } else {
         eprintln!(
