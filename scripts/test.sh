@@ -3,7 +3,8 @@
 # missing: a local PostgreSQL for the alert store's tests (scripts/postgres.sh), a
 # Kafka-protocol broker for the live pipeline's (scripts/broker.sh), Debian's
 # chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv,
-# with curl to fetch the document) for the API fuzz, kubernetes-validate for deploy/k8s. Reuses a build cache outside the clone when one exists.
+# with curl to fetch the document) for the API fuzz, kubernetes-validate and Debian's
+# prometheus (for promtool) for deploy/. Reuses a build cache outside the clone when one exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache" ]; then
@@ -20,6 +21,7 @@ missing=""
 [ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
 command -v curl >/dev/null || missing="$missing curl"
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
+command -v promtool >/dev/null || missing="$missing prometheus"
 if [ -n "$missing" ]; then
     echo "test.sh: installing Debian's$missing" >&2
     export DEBIAN_FRONTEND=noninteractive

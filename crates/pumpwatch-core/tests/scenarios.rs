@@ -6,14 +6,15 @@
 //! Regenerate the expectations after a deliberate change with `UPDATE_EXPECT=1 cargo test`,
 //! then read the diff: the must-fire / must-not-fire assertions below still have to hold.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pumpwatch_core::partition::merge_in_firing_order;
 use pumpwatch_core::{Engine, EngineConfig, FiringKey, Input, Output, Partition};
 use pumpwatch_model::{decode_json_line, Alert, Event, EventType, Timestamp};
 
 fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios")
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
+        .join("../../fixtures/scenarios")
 }
 
 fn load(name: &str) -> Vec<Event> {

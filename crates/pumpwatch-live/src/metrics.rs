@@ -32,6 +32,7 @@ pub struct LiveMetrics {
     pub checkpoints: IntCounter,
     pub checkpoint_seconds: Histogram,
     pub checkpoint_bytes: IntGauge,
+    pub last_checkpoint_timestamp_seconds: prometheus::Gauge,
     pub produce_errors: IntCounterVec,
     pub produce_queue: IntGauge,
 }
@@ -114,6 +115,11 @@ impl LiveMetrics {
             .expect("valid metric"),
             checkpoint_bytes: IntGauge::new("checkpoint_bytes", "Size of the last checkpoint")
                 .expect("valid metric"),
+            last_checkpoint_timestamp_seconds: prometheus::Gauge::new(
+                "last_checkpoint_timestamp_seconds",
+                "When the last checkpoint was written (Unix time): its age is time() minus this",
+            )
+            .expect("valid metric"),
             produce_errors: IntCounterVec::new(
                 Opts::new("produce_errors_total", "Messages the brokers refused for good, by topic"),
                 &["topic"],
@@ -132,7 +138,7 @@ impl LiveMetrics {
         )
         .expect("valid metric");
         build_info.set(1);
-        let all: [Box<dyn prometheus::core::Collector>; 16] = [
+        let all: [Box<dyn prometheus::core::Collector>; 17] = [
             Box::new(m.events_in.clone()),
             Box::new(m.invalid.clone()),
             Box::new(m.late.clone()),
@@ -146,6 +152,7 @@ impl LiveMetrics {
             Box::new(m.checkpoints.clone()),
             Box::new(m.checkpoint_seconds.clone()),
             Box::new(m.checkpoint_bytes.clone()),
+            Box::new(m.last_checkpoint_timestamp_seconds.clone()),
             Box::new(m.produce_errors.clone()),
             Box::new(m.produce_queue.clone()),
             Box::new(build_info),

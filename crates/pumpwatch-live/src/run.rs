@@ -629,6 +629,12 @@ impl Run<'_> {
         self.report.checkpoints += 1;
         self.metrics.checkpoints.inc();
         self.metrics.checkpoint_bytes.set(bytes as i64);
+        self.metrics.last_checkpoint_timestamp_seconds.set(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default(),
+        );
         self.metrics
             .checkpoint_seconds
             .observe(started.elapsed().as_secs_f64());

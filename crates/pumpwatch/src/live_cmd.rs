@@ -95,7 +95,8 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<()> {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The live config (see config/live.example.toml).
+    /// The live config (see config/live.example.toml). The environment variable
+    /// PUMPWATCH_BROKERS, when set, replaces its kafka.brokers.
     #[arg(long)]
     config: PathBuf,
     /// Stop once every input partition is consumed to its end, flushing the engines as a
@@ -109,6 +110,15 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut live = load_live(&args.config)?;
+    // The brokers may come from the environment (a ConfigMap shared by clusters).
+    if let Some(brokers) = std::env::var("PUMPWATCH_BROKERS")
+        .ok()
+        .filter(|b| !b.is_empty())
+    {
+        live.kafka.brokers = brokers;
+        live.validate()
+            .map_err(|e| anyhow::anyhow!("PUMPWATCH_BROKERS: {e}"))?;
+    }
     if let Some(listen) = args.metrics_listen {
         live.metrics.listen = listen;
         live.validate()

@@ -14,7 +14,7 @@ fn pumpwatch(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("../../fixtures")
 }
 
 fn stdout(output: &Output) -> String {

@@ -90,7 +90,8 @@ pub fn alert_line(id: &str, ts: &str, score: u8, account: &str, symbol: &str) ->
 pub async fn seed_scenarios(store: &Store) -> Vec<String> {
     use pumpwatch_store::alerts::IncomingAlert;
     use pumpwatch_store::context::ContextBuilder;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
+    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
+        .join("../../fixtures/scenarios");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
