@@ -111,7 +111,9 @@ impl Membership {
             .set("partition.assignment.strategy", "range")
             // A killed instance's shares move after this long without its heartbeat.
             .set("session.timeout.ms", "6000")
-            .set("heartbeat.interval.ms", "1000");
+            .set("heartbeat.interval.ms", "1000")
+            // Also the rebalance timeout: how long a rebalance waits for members to rejoin.
+            .set("max.poll.interval.ms", "30000");
         let consumer: BaseConsumer<GroupContext> = config
             .create_with_context(GroupContext {
                 state: state.clone(),

@@ -148,6 +148,7 @@ pub fn run(
     // After its shares finish (`--until-end`), an instance stays in the group until every
     // share has: the shares of an instance that died move to it.
     let mut standing_by: Option<Instant> = None;
+    let mut waiting: Option<Instant> = None;
     loop {
         run.health.beat();
         membership.poll(IDLE_WAIT);
@@ -170,8 +171,17 @@ pub fn run(
             continue;
         }
         let Some(owned) = membership.assignment() else {
+            // The test broker can wait for members that died before the group formed: after
+            // a while without an answer, join again.
+            let since = *waiting.get_or_insert_with(Instant::now);
+            if since.elapsed() >= STANDBY_REJOIN {
+                tracing::info!("no assignment yet; joining the group again");
+                membership.rejoin()?;
+                waiting = None;
+            }
             continue;
         };
+        waiting = None;
         if owned.is_empty() {
             // More instances than shares: this one stands by.
             continue;
@@ -330,8 +340,15 @@ impl Run<'_> {
             let engines: Vec<Vec<u8>> = members.iter().map(|&i| starts[i].engine.clone()).collect();
             let shares: BTreeSet<u32> = members.iter().map(|&i| starts[i].share).collect();
             tracing::info!(?shares, "catching up to the other shares");
-            let caught_up =
-                self.catch_up(&inputs, offsets, &target, engines, &shares, &mut already)?;
+            let caught_up = self.catch_up(
+                &inputs,
+                offsets,
+                &target,
+                engines,
+                &shares,
+                &mut already,
+                membership,
+            )?;
             for (&i, engine) in members.iter().zip(caught_up) {
                 starts[i].engine = engine;
                 starts[i].offsets = target.clone();
@@ -401,6 +418,7 @@ impl Run<'_> {
 
     /// Runs the engines of `shares` (snapshots at `from`) over exactly the records between
     /// `from` and `to`; returns their snapshots at `to`.
+    #[allow(clippy::too_many_arguments)] // each is one thing the catch-up reads or updates
     fn catch_up(
         &mut self,
         inputs: &[(EventType, TopicPartition, i64)],
@@ -409,12 +427,14 @@ impl Run<'_> {
         engines: Vec<Vec<u8>>,
         shares: &BTreeSet<u32>,
         already: &mut HashSet<Vec<u8>>,
+        membership: &Membership,
     ) -> anyhow::Result<Vec<Vec<u8>>> {
         let (sources, ledgers) = self.sources(inputs, from, Some(to), EndMode::Follow)?;
         let mut sink = self.sink(&ledgers, shares, std::mem::take(already));
         let mut driver = self.driver(sources, engines, false)?;
         while driver.step(&mut sink).context("the catch-up stopped")? {
             self.health.beat();
+            membership.poll(Duration::ZERO);
             let taken = driver.taken();
             for ((_, ledger), &count) in ledgers.iter().zip(&taken) {
                 source::lock(ledger).trim(count);
