@@ -149,6 +149,7 @@ pub fn run(
     // share has: the shares of an instance that died move to it.
     let mut standing_by: Option<Instant> = None;
     let mut waiting: Option<Instant> = None;
+    let mut idle_member: Option<Instant> = None;
     loop {
         run.health.beat();
         membership.poll(IDLE_WAIT);
@@ -183,9 +184,17 @@ pub fn run(
         };
         waiting = None;
         if owned.is_empty() {
-            // More instances than shares: this one stands by.
+            // More instances than shares: this one stands by, unless the shares stopped
+            // moving (their owners died and the group kept them).
+            let since = *idle_member.get_or_insert_with(Instant::now);
+            if since.elapsed() >= STANDBY_REJOIN && run.others_stalled(&owned) {
+                tracing::info!("no shares here and the others' stopped moving; joining again");
+                membership.rejoin()?;
+                idle_member = None;
+            }
             continue;
         }
+        idle_member = None;
         run.report.generations += 1;
         match run.generation(&owned, &membership)? {
             Outcome::Finished if run.all_finished()? => break,

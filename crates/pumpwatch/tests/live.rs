@@ -99,20 +99,57 @@ impl Pipeline {
             .arg(&self.config));
     }
 
+    /// A run in the background, its log in the pipeline's folder (`run-N.log`).
     fn start(&self) -> Child {
+        let n = std::fs::read_dir(self.dir.path()).unwrap().count();
+        let log = std::fs::File::create(self.dir.path().join(format!("run-{n}.log"))).unwrap();
         self.cmd(&["run", "--until-end", "--config"])
             .arg(&self.config)
+            .env("PUMPWATCH_LOG", "pumpwatch_live=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .unwrap()
     }
 
+    /// Every run's log so far.
+    fn logs(&self) -> String {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| {
+                format!(
+                    "== {}\n{}",
+                    p.display(),
+                    std::fs::read_to_string(p).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    /// Runs to the end of the input; fails (with every run's log) after two minutes.
     fn run_to_end(&self) -> String {
-        let out = run(self
-            .cmd(&["run", "--until-end", "--config"])
-            .arg(&self.config));
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let mut child = self.start();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "the run failed:\n{}", self.logs());
+                break;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("the run did not finish in 2 minutes:\n{}", self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.logs()
     }
 
     /// Every message on a topic (`alerts` or `dead-letter`), as stored.
@@ -365,10 +402,18 @@ fn a_broker_restart_mid_run_loses_nothing() {
         "the run must wait for the broker, not end"
     );
     assert_eq!(broker("start"), brokers);
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(status.success(), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the run did not finish:\n{}", pipeline.logs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{}", pipeline.logs());
     let stored = pipeline.read("alerts", false);
     let ids = alert_ids(&stored);
     assert_eq!(ids.len(), ids.iter().collect::<BTreeSet<_>>().len());
