@@ -197,7 +197,6 @@ pub fn read_to_end(
                 let Some(&end) = ends.get(&partition) else {
                     continue;
                 };
-                tracing::trace!(partition, offset = message.offset(), "read");
                 if message.offset() < end {
                     messages.push(ReadMessage {
                         partition,

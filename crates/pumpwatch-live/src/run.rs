@@ -553,7 +553,6 @@ impl Run<'_> {
             self.config.topics.dead_letter.clone(),
             ledgers.to_vec(),
             self.metrics.clone(),
-            Default::default(),
         );
         sink.owned = Some((owned.clone(), self.shares));
         sink.already_produced = already;
@@ -615,21 +614,12 @@ impl Run<'_> {
         let driver_checkpoint = driver
             .checkpoint(sink)
             .context("cannot checkpoint the engines")?;
-        tracing::trace!(
-            secs = started.elapsed().as_secs_f64(),
-            "engines snapshotted"
-        );
         sink.flush_producer()
             .map_err(|e| anyhow::anyhow!("cannot deliver the outputs: {e}"))?;
-        tracing::trace!(
-            secs = started.elapsed().as_secs_f64(),
-            "outputs acknowledged"
-        );
         let topics = &self.config.topics;
         let admin = self.producer.client();
         let alerts_end = ends_retrying(admin, &topics.alerts);
         let dead_letter_end = ends_retrying(admin, &topics.dead_letter);
-        tracing::trace!(secs = started.elapsed().as_secs_f64(), "output ends read");
         let taken = driver.taken();
         let inputs: Vec<(TopicPartition, i64)> = ledgers
             .iter()

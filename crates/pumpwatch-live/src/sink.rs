@@ -48,14 +48,7 @@ impl ProducerContext for ProducerCtx {
 
     fn delivery(&self, result: &DeliveryResult<'_>, delivery: Box<Delivery>) {
         match result {
-            Ok(message) => {
-                use rdkafka::message::Message;
-                tracing::trace!(
-                    topic = message.topic(),
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    "delivered"
-                );
+            Ok(_) => {
                 if delivery.alert {
                     self.metrics
                         .event_to_alert_seconds
@@ -127,7 +120,6 @@ impl LiveSink {
         dead_letter_topic: String,
         ledgers: Vec<(TopicPartition, SharedLedger)>,
         metrics: LiveMetrics,
-        restored_counts: RunCounts,
     ) -> Self {
         LiveSink {
             producer,
@@ -139,23 +131,24 @@ impl LiveSink {
             batch_consumed_at: Instant::now(),
             alerts_produced: 0,
             owned: None,
-            exported: restored_counts,
+            exported: RunCounts::default(),
         }
     }
 
-    /// Sends one message, waiting while the producer's queue is full.
+    /// Sends one message, waiting while the producer's queue is full; `false` when it was
+    /// on the topic already (found past the checkpoint).
     fn send(
         &mut self,
         dead_letter: bool,
         key: &[u8],
         value: &[u8],
         headers: OwnedHeaders,
-    ) -> Result<(), SinkError> {
+    ) -> Result<bool, SinkError> {
         if self.already_produced.remove(key) {
             if !dead_letter {
                 self.metrics.alerts_already_produced.inc();
             }
-            return Ok(());
+            return Ok(false);
         }
         let topic = if dead_letter {
             &self.dead_letter_topic
@@ -172,7 +165,7 @@ impl LiveSink {
             .headers(headers);
         loop {
             match self.producer.send(record) {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(true),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // Backpressure: wait for the brokers to acknowledge what is queued.
                     record = back;
@@ -257,7 +250,7 @@ impl LiveSink {
                 ));
         }
         self.metrics.dead_letters.inc();
-        self.send(true, key.as_bytes(), value, headers)
+        self.send(true, key.as_bytes(), value, headers).map(drop)
     }
 }
 
@@ -273,9 +266,7 @@ impl Sink for LiveSink {
         let line = alert.to_json_line();
         let firing = firing_header(key);
         let headers = OwnedHeaders::new().insert(header(FIRING_HEADER, firing.as_bytes()));
-        let before = self.already_produced.len();
-        self.send(false, alert.alert_id.as_bytes(), line.as_bytes(), headers)?;
-        if self.already_produced.len() == before {
+        if self.send(false, alert.alert_id.as_bytes(), line.as_bytes(), headers)? {
             self.alerts_produced += 1;
             self.metrics
                 .alerts

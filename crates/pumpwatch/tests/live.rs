@@ -50,19 +50,12 @@ impl Pipeline {
     fn new(brokers: &str, partitions: u32, interval_secs: f64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let prefix = format!("t{:x}{:x}", std::process::id(), rand_u64());
-        let topics: String = [
-            "instruments",
-            "positions",
-            "cash",
-            "auth",
-            "orders",
-            "executions",
-            "trades",
-            "alerts",
-        ]
-        .iter()
-        .map(|t| format!("{t} = \"{prefix}.{t}\"\n"))
-        .collect();
+        let topics: String = pumpwatch_model::EventType::ALL
+            .iter()
+            .map(|t| t.file_stem())
+            .chain(["alerts"])
+            .map(|t| format!("{t} = \"{prefix}.{t}\"\n"))
+            .collect();
         let config = dir.path().join("live.toml");
         std::fs::write(
             &config,
@@ -135,12 +128,19 @@ impl Pipeline {
 
     /// Runs to the end of the input; fails (with every run's log) after two minutes.
     fn run_to_end(&self) -> String {
-        let mut child = self.start();
+        let child = self.start();
+        self.finish(child);
+        self.logs()
+    }
+
+    /// Waits for a run to succeed; fails with every run's log when it fails or has not
+    /// finished within two minutes.
+    fn finish(&self, mut child: Child) {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 assert!(status.success(), "the run failed:\n{}", self.logs());
-                break;
+                return;
             }
             if Instant::now() > deadline {
                 child.kill().unwrap();
@@ -149,7 +149,6 @@ impl Pipeline {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        self.logs()
     }
 
     /// Every message on a topic (`alerts` or `dead-letter`), as stored.
@@ -402,18 +401,7 @@ fn a_broker_restart_mid_run_loses_nothing() {
         "the run must wait for the broker, not end"
     );
     assert_eq!(broker("start"), brokers);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the run did not finish:\n{}", pipeline.logs());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{}", pipeline.logs());
+    pipeline.finish(child);
     let stored = pipeline.read("alerts", false);
     let ids = alert_ids(&stored);
     assert_eq!(ids.len(), ids.iter().collect::<BTreeSet<_>>().len());
