@@ -4,7 +4,7 @@
 # Kafka-protocol broker for the live pipeline's (scripts/broker.sh), Debian's
 # chromium and chromium-driver for the web UI's browser test, schemathesis (in a virtualenv,
 # with curl to fetch the document) for the API fuzz, kubernetes-validate and Debian's
-# prometheus (for promtool) for deploy/. Reuses a build cache outside the clone when one exists.
+# prometheus (for promtool) for deploy/, moto's S3 server for checkpoints in an object store. Reuses a build cache outside the clone when one exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d "$HOME/.cache" ]; then
@@ -36,6 +36,11 @@ export PUMPWATCH_TEST_POSTGRES
 # missing: the first run takes 15-25 minutes longer).
 PUMPWATCH_TEST_BROKERS="$(bash scripts/broker.sh --port 19092)"
 export PUMPWATCH_TEST_BROKERS
+
+# An S3-compatible object store for the test of checkpoints in an object store (moto's
+# server, installed from PyPI into its own virtualenv when missing).
+PUMPWATCH_TEST_S3="$(bash scripts/s3.sh --port 19600)"
+export PUMPWATCH_TEST_S3
 
 # The deployment manifests against the Kubernetes schemas.
 bash scripts/validate-deploy.sh

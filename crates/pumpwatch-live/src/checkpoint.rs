@@ -1,8 +1,9 @@
 //! The live pipeline's checkpoints, one per share of the accounts: the share's engine state,
 //! the offset each input partition goes on from, and how far the alert and dead-letter topics
 //! had got, taken when every output before it is acknowledged by the brokers. Written
-//! atomically to the checkpoint directory, which every instance of a group shares: a share's
-//! state moves with it when the group gives it to another instance.
+//! atomically to a [`CheckpointStore`] that every instance of a group shares (a directory on
+//! a shared volume, or an object store): a share's state moves with it when the group gives
+//! it to another instance.
 //!
 //! A restart restores the engines, seeks every input partition to its offset, and reads the
 //! output topics past their checkpointed ends: what it finds there was produced after the
@@ -90,8 +91,7 @@ impl CheckpointDir {
     }
 
     fn path(&self, share: u32, shares: u32) -> PathBuf {
-        self.dir
-            .join(format!("share-{share}-of-{shares}.checkpoint"))
+        self.dir.join(checkpoint_name(share, shares))
     }
 
     /// The latest checkpoint of a share, if one was written.
@@ -141,6 +141,68 @@ impl CheckpointDir {
         write().with_context(|| format!("cannot write the checkpoint {}", path.display()))?;
         Ok(bytes.len() as u64)
     }
+}
+
+/// Where a group keeps its checkpoints: one object per share, replaced whole.
+#[derive(Debug)]
+pub enum CheckpointStore {
+    Dir(CheckpointDir),
+    Object(crate::object_checkpoints::ObjectCheckpoints),
+}
+
+impl CheckpointStore {
+    /// Opens the store the config names (creating a directory when missing).
+    pub fn open(config: &crate::config::CheckpointConfig) -> anyhow::Result<Self> {
+        match (&config.dir, &config.url) {
+            (_, Some(url)) => Ok(CheckpointStore::Object(
+                crate::object_checkpoints::ObjectCheckpoints::open(url, &config.options)?,
+            )),
+            (Some(dir), None) => Ok(CheckpointStore::Dir(CheckpointDir::open(dir)?)),
+            (None, None) => {
+                bail!("no checkpoint store configured (checkpoint.dir or checkpoint.url)")
+            }
+        }
+    }
+
+    /// The latest checkpoint of a share, if one was written.
+    pub fn load(&self, share: u32, shares: u32) -> anyhow::Result<Option<LiveCheckpoint>> {
+        let checkpoint = match self {
+            CheckpointStore::Dir(dir) => dir.load(share, shares)?,
+            CheckpointStore::Object(store) => store.load(share, shares)?,
+        };
+        if let Some(checkpoint) = &checkpoint {
+            if (checkpoint.share, checkpoint.shares) != (share, shares) {
+                bail!(
+                    "the checkpoint of share {share} of {shares} holds share {} of {}",
+                    checkpoint.share,
+                    checkpoint.shares
+                );
+            }
+        }
+        Ok(checkpoint)
+    }
+
+    /// How long ago a share's checkpoint was last written (`None`: never, or unknown).
+    pub fn age(&self, share: u32, shares: u32) -> Option<std::time::Duration> {
+        match self {
+            CheckpointStore::Dir(dir) => dir.age(share, shares),
+            CheckpointStore::Object(store) => store.age(share, shares),
+        }
+    }
+
+    /// Replaces a share's checkpoint atomically (a crash leaves the old one or the new one);
+    /// returns its size.
+    pub fn store(&self, checkpoint: &LiveCheckpoint) -> anyhow::Result<u64> {
+        match self {
+            CheckpointStore::Dir(dir) => dir.store(checkpoint),
+            CheckpointStore::Object(store) => store.store(checkpoint),
+        }
+    }
+}
+
+/// The name of a share's checkpoint, in a directory or under an object store's prefix.
+pub fn checkpoint_name(share: u32, shares: u32) -> String {
+    format!("share-{share}-of-{shares}.checkpoint")
 }
 
 #[cfg(test)]

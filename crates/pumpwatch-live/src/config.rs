@@ -142,6 +142,11 @@ pub struct StreamConfig {
     pub batch_records: usize,
     /// Messages waiting per partition before that partition's fetching pauses (backpressure).
     pub partition_buffer_max: usize,
+    /// The longest a fetch request waits for data (librdkafka's `fetch.wait.max.ms`). Kafka
+    /// answers as soon as data is there, so this only bounds an idle feed's latency; some
+    /// Kafka-compatible brokers (tansu 0.6) hold every fetch this long, and there it is the
+    /// latency floor of every event.
+    pub fetch_wait_max_ms: u64,
 }
 
 impl Default for StreamConfig {
@@ -151,19 +156,42 @@ impl Default for StreamConfig {
             idle_timeout_ms: 5_000,
             batch_records: 4_096,
             partition_buffer_max: 20_000,
+            fetch_wait_max_ms: 100,
         }
     }
 }
 
-/// Where checkpoints go and how often.
+/// Where checkpoints go and how often: a directory, or an object store.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointConfig {
-    /// A directory (created when missing). Relative to the live config file.
-    pub dir: PathBuf,
+    /// A directory (created when missing), relative to the live config file. Every instance
+    /// of a group must see the same one (a shared volume).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// An object store instead of a directory: `s3://BUCKET/PREFIX` (credentials and region
+    /// from the usual `AWS_*` environment variables, or `options`), `file:///PATH`, or
+    /// `memory:///` (one process only: tests).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Settings of the object store's client, e.g. `endpoint`, `region`, `allow_http` for an
+    /// S3-compatible service (the names of the `object_store` crate's config keys).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
     /// Seconds (wall clock) between two checkpoints; fractions allowed.
     #[serde(default = "default_interval")]
     pub interval_secs: f64,
+}
+
+impl CheckpointConfig {
+    /// The directory or URL, for messages.
+    pub fn location(&self) -> String {
+        match (&self.dir, &self.url) {
+            (_, Some(url)) => url.clone(),
+            (Some(dir), None) => dir.display().to_string(),
+            (None, None) => "(no checkpoint store)".into(),
+        }
+    }
 }
 
 fn default_interval() -> f64 {
@@ -191,8 +219,10 @@ impl LiveConfig {
     pub fn from_toml(text: &str, base: &std::path::Path) -> Result<Self, String> {
         let mut config: LiveConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         config.validate()?;
-        if config.checkpoint.dir.is_relative() {
-            config.checkpoint.dir = base.join(&config.checkpoint.dir);
+        if let Some(dir) = &mut config.checkpoint.dir {
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
         }
         if let Some(path) = &config.engine_config {
             if path.is_relative() {
@@ -224,9 +254,10 @@ impl LiveConfig {
                     | "enable.auto.commit"
                     | "enable.idempotence"
                     | "enable.partition.eof"
+                    | "fetch.wait.max.ms"
             ) {
                 return Err(format!(
-                    "kafka.properties: {key:?} is set by pumpwatch itself (use the fields above)"
+                    "kafka.properties: {key:?} is set by pumpwatch itself (use the fields of [kafka] and [stream])"
                 ));
             }
         }
@@ -238,14 +269,40 @@ impl LiveConfig {
         if s.partition_buffer_max < 16 {
             return Err("stream.partition_buffer_max: must be at least 16".into());
         }
+        if !(1..=60_000).contains(&s.fetch_wait_max_ms) {
+            return Err("stream.fetch_wait_max_ms: must be 1..=60000".into());
+        }
         if s.idle_timeout_ms == 0 {
             return Err("stream.idle_timeout_ms: must be positive".into());
         }
         if !(self.checkpoint.interval_secs >= 0.1 && self.checkpoint.interval_secs <= 86_400.0) {
             return Err("checkpoint.interval_secs: must be 0.1..=86400".into());
         }
-        if self.checkpoint.dir.as_os_str().is_empty() {
-            return Err("checkpoint.dir: empty".into());
+        match (&self.checkpoint.dir, &self.checkpoint.url) {
+            (Some(dir), None) if dir.as_os_str().is_empty() => {
+                return Err("checkpoint.dir: empty".into());
+            }
+            (Some(_), None) => {
+                if !self.checkpoint.options.is_empty() {
+                    return Err(
+                        "checkpoint.options: only for an object store (checkpoint.url)".into(),
+                    );
+                }
+            }
+            (None, Some(url)) => {
+                let scheme = url.split_once("://").map(|(s, _)| s);
+                if !matches!(scheme, Some("s3" | "s3a" | "file" | "memory")) {
+                    return Err(format!(
+                        "checkpoint.url: {url:?} is not s3://BUCKET/PREFIX, file:///PATH or memory:///"
+                    ));
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err("checkpoint: give dir or url, not both".into());
+            }
+            (None, None) => {
+                return Err("checkpoint: give dir (a directory) or url (an object store)".into());
+            }
         }
         if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
             return Err(format!(
@@ -268,7 +325,11 @@ mod tests {
     fn the_example_parses_and_resolves_paths_against_its_folder() {
         let config = LiveConfig::from_toml(EXAMPLE, Path::new("/etc/pumpwatch")).unwrap();
         assert_eq!(config.topics, Topics::default());
-        assert!(config.checkpoint.dir.starts_with("/etc/pumpwatch"));
+        assert!(config
+            .checkpoint
+            .dir
+            .as_ref()
+            .is_some_and(|d| d.starts_with("/etc/pumpwatch")));
     }
 
     #[test]
@@ -291,5 +352,38 @@ mod tests {
         assert!(LiveConfig::from_toml(&bad, Path::new("."))
             .unwrap_err()
             .contains("kafka.brokers"));
+        let bad = EXAMPLE.replace("fetch_wait_max_ms = 100", "fetch_wait_max_ms = 0");
+        assert!(LiveConfig::from_toml(&bad, Path::new("."))
+            .unwrap_err()
+            .contains("stream.fetch_wait_max_ms"));
+    }
+
+    #[test]
+    fn checkpoints_go_to_a_directory_or_an_object_store_not_both() {
+        let store = |lines: &str| {
+            let text = EXAMPLE.replace("dir = \"../var/checkpoints\"", lines);
+            LiveConfig::from_toml(&text, Path::new("."))
+        };
+        let config = store(
+            "url = \"s3://surveillance/pumpwatch\"\noptions = { region = \"ap-northeast-1\" }",
+        )
+        .unwrap();
+        assert_eq!(
+            config.checkpoint.url.as_deref(),
+            Some("s3://surveillance/pumpwatch")
+        );
+        assert_eq!(config.checkpoint.dir, None);
+        for (lines, named) in [
+            ("dir = \"x\"\nurl = \"s3://b/p\"", "not both"),
+            ("", "give dir"),
+            ("url = \"ftp://host/p\"", "checkpoint.url"),
+            (
+                "dir = \"x\"\noptions = { region = \"r\" }",
+                "checkpoint.options",
+            ),
+        ] {
+            let err = store(lines).unwrap_err();
+            assert!(err.contains(named), "{lines}: {err}");
+        }
     }
 }

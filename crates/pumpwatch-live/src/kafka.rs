@@ -71,19 +71,32 @@ pub fn client_config(
 
 /// A consumer that reads assigned partitions (no group membership); offsets can still be
 /// committed to `group_id`.
-pub fn consumer(base: &ClientConfig, group_id: &str) -> anyhow::Result<Arc<LiveConsumer>> {
+pub fn consumer(
+    base: &ClientConfig,
+    group_id: &str,
+    fetch_wait_max_ms: u64,
+) -> anyhow::Result<Arc<LiveConsumer>> {
     let mut config = base.clone();
     config
         .set("group.id", group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
-        // A fetch waits at most this long for data: the latency floor of an idle feed.
-        .set("fetch.wait.max.ms", "100")
-        .set("auto.offset.reset", "earliest")
-        // Bounded read-ahead: what waits in the client's queues, per partition and in all.
-        .set("queued.min.messages", "10000")
-        .set("queued.max.messages.kbytes", "32768");
+        .set("fetch.wait.max.ms", fetch_wait_max_ms.to_string());
+    // Defaults the user's kafka.properties may override.
+    for (key, value) in [
+        ("auto.offset.reset", "earliest"),
+        // Bounded read-ahead: what waits in the client's queue, in messages and in all.
+        ("queued.min.messages", "100000"),
+        ("queued.max.messages.kbytes", "32768"),
+        // A full queue is looked at again soon (librdkafka's default waits a second, which
+        // leaves a catching-up partition idle most of the time).
+        ("fetch.queue.backoff.ms", "10"),
+    ] {
+        if config.get(key).is_none() {
+            config.set(key, value);
+        }
+    }
     let consumer: LiveConsumer = config
         .create_with_context(LiveContext)
         .context("cannot create the Kafka consumer")?;
@@ -151,6 +164,9 @@ pub struct ReadMessage {
     pub key: Option<Vec<u8>>,
     pub value: Vec<u8>,
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The message's timestamp (ms since the epoch; the producer's clock unless the topic
+    /// stamps append times).
+    pub timestamp_ms: Option<i64>,
 }
 
 /// Reads every partition of `topic` from `from` (per partition; the partition's start when
@@ -161,7 +177,8 @@ pub fn read_to_end(
     from: &BTreeMap<i32, i64>,
     timeout: Duration,
 ) -> anyhow::Result<Vec<ReadMessage>> {
-    let consumer = consumer(base, "pumpwatch-reader")?;
+    // A short fetch wait: brokers that hold every fetch this long answer sooner.
+    let consumer = consumer(base, "pumpwatch-reader", 10)?;
     let partitions = partition_count(consumer.client(), topic)?;
     let mut assignment = TopicPartitionList::new();
     let mut ends = BTreeMap::new();
@@ -214,6 +231,7 @@ pub fn read_to_end(
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        timestamp_ms: message.timestamp().to_millis(),
                     });
                 }
                 if message.offset() + 1 >= end {

@@ -8,6 +8,7 @@
 //!   with input offsets and output ends ([`checkpoint`]), and exports Prometheus metrics
 //!   ([`metrics`]).
 //! - [`feed`] reads the alert topic back in firing order.
+//! - [`drain`] only reads and decodes the input topics: the Kafka client's share of a run.
 //!
 //! Invariants:
 //! - The alerts of a run equal `replay`'s on the same events when nothing is late: the
@@ -20,10 +21,13 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod drain;
 pub mod feed;
+pub mod inputs;
 pub mod kafka;
 pub mod membership;
 pub mod metrics;
+pub mod object_checkpoints;
 pub mod publish;
 pub mod run;
 pub mod sink;

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
@@ -26,15 +26,13 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::Producer;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::checkpoint::{CheckpointDir, LiveCheckpoint, LIVE_CHECKPOINT_FORMAT};
+use crate::checkpoint::{CheckpointStore, LiveCheckpoint, LIVE_CHECKPOINT_FORMAT};
 use crate::config::LiveConfig;
-use crate::kafka::{self, LiveConsumer, REQUEST_TIMEOUT};
+use crate::kafka::{self, LiveConsumer};
 use crate::membership::Membership;
 use crate::metrics::{self, Health, LiveMetrics};
 use crate::sink::{self, LiveProducer, LiveSink, ProducerCtx};
-use crate::source::{
-    self, EndMode, Ledger, PartitionSource, SharedFeed, SharedLedger, TopicFeed, TopicPartition,
-};
+use crate::source::{self, EndMode, SharedLedger, TopicPartition};
 
 /// Time for a read of an output topic's tail at restart.
 const TAIL_READ_TIMEOUT: Duration = Duration::from_secs(120);
@@ -80,7 +78,7 @@ struct Run<'a> {
     /// Metadata, offsets and group commits (it fetches nothing).
     consumer: Arc<LiveConsumer>,
     producer: Arc<LiveProducer>,
-    store: CheckpointDir,
+    store: CheckpointStore,
     shares: u32,
     config_version: String,
     report: RunReport,
@@ -120,7 +118,11 @@ pub fn run(
         &config.kafka.client_id,
         &config.kafka.properties,
     );
-    let consumer = kafka::consumer(&base, &config.kafka.group_id)?;
+    let consumer = kafka::consumer(
+        &base,
+        &config.kafka.group_id,
+        config.stream.fetch_wait_max_ms,
+    )?;
     let topics = &config.topics;
     let shares = kafka::partition_count(consumer.client(), &topics.orders)? as u32;
     for output in [&topics.alerts, &topics.dead_letter] {
@@ -140,7 +142,7 @@ pub fn run(
         health,
         consumer,
         producer,
-        store: CheckpointDir::open(&config.checkpoint.dir)?,
+        store: CheckpointStore::open(&config.checkpoint)?,
         shares,
         config_version,
         report: RunReport::default(),
@@ -258,7 +260,7 @@ impl Run<'_> {
         owned: &BTreeSet<u32>,
         membership: &Membership,
     ) -> anyhow::Result<Outcome> {
-        let inputs = self.input_partitions()?;
+        let inputs = crate::inputs::input_partitions(self.config, self.producer.client())?;
         let mut starts = Vec::new();
         let mut alerts_from: BTreeMap<i32, i64> = BTreeMap::new();
         let mut dead_letter_from: BTreeMap<i32, i64> = BTreeMap::new();
@@ -300,7 +302,7 @@ impl Run<'_> {
             bail!(
                 "the checkpoints in {} are of a run that consumed its input to the end and \
                  flushed its engines: remove them to start a live run",
-                self.config.checkpoint.dir.display()
+                self.config.checkpoint.location()
             );
         }
         if starts.is_empty() {
@@ -372,7 +374,8 @@ impl Run<'_> {
         } else {
             EndMode::Follow
         };
-        let (sources, ledgers) = self.sources(&inputs, &target, None, end)?;
+        let (sources, ledgers) =
+            crate::inputs::sources(self.config, &self.base, &inputs, &target, None, end)?;
         let mut sink = self.sink(&ledgers, &active, already);
         let mut driver = self.driver(sources, engines, true)?;
         self.write_checkpoints(&mut driver, &mut sink, &ledgers, &active, false)?;
@@ -438,7 +441,14 @@ impl Run<'_> {
         already: &mut HashSet<Vec<u8>>,
         membership: &Membership,
     ) -> anyhow::Result<Vec<Vec<u8>>> {
-        let (sources, ledgers) = self.sources(inputs, from, Some(to), EndMode::Follow)?;
+        let (sources, ledgers) = crate::inputs::sources(
+            self.config,
+            &self.base,
+            inputs,
+            from,
+            Some(to),
+            EndMode::Follow,
+        )?;
         let mut sink = self.sink(&ledgers, shares, std::mem::take(already));
         let mut driver = self.driver(sources, engines, false)?;
         while driver.step(&mut sink).context("the catch-up stopped")? {
@@ -457,88 +467,6 @@ impl Run<'_> {
         self.report.alerts += sink.alerts_produced;
         *already = std::mem::take(&mut sink.already_produced);
         Ok(checkpoint.engines)
-    }
-
-    /// Every input partition with its first offset.
-    fn input_partitions(&self) -> anyhow::Result<Vec<(EventType, TopicPartition, i64)>> {
-        let mut inputs = Vec::new();
-        for (event_type, topic) in self.config.topics.inputs() {
-            for partition in 0..kafka::partition_count(self.consumer.client(), topic)? {
-                let tp = TopicPartition {
-                    topic: topic.to_string(),
-                    partition,
-                };
-                let (low, _) = self
-                    .producer
-                    .client()
-                    .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
-                    .with_context(|| format!("cannot read the offsets of {tp}"))?;
-                inputs.push((event_type, tp, low));
-            }
-        }
-        Ok(inputs)
-    }
-
-    /// A source per input partition from `from` (up to `to` when given), one consumer per
-    /// topic.
-    #[allow(clippy::type_complexity)]
-    fn sources(
-        &self,
-        inputs: &[(EventType, TopicPartition, i64)],
-        from: &BTreeMap<TopicPartition, i64>,
-        to: Option<&BTreeMap<TopicPartition, i64>>,
-        end: EndMode,
-    ) -> anyhow::Result<(
-        Vec<Box<dyn pumpwatch_replay::Source>>,
-        Vec<(TopicPartition, SharedLedger)>,
-    )> {
-        let idle_timeout = Duration::from_millis(self.config.stream.idle_timeout_ms);
-        let start = |tp: &TopicPartition, low: i64| from.get(tp).copied().unwrap_or(low).max(low);
-        let mut feeds: BTreeMap<&str, SharedFeed> = BTreeMap::new();
-        for (_, topic) in self.config.topics.inputs() {
-            let on_topic: Vec<_> = inputs
-                .iter()
-                .filter(|(_, tp, _)| tp.topic == topic)
-                .collect();
-            let consumer = kafka::consumer(&self.base, &self.config.kafka.group_id)?;
-            let mut assignment = TopicPartitionList::new();
-            for (_, tp, low) in &on_topic {
-                assignment.add_partition_offset(
-                    &tp.topic,
-                    tp.partition,
-                    Offset::Offset(start(tp, *low)),
-                )?;
-            }
-            consumer.assign(&assignment)?;
-            feeds.insert(
-                topic,
-                Arc::new(Mutex::new(TopicFeed::new(
-                    consumer,
-                    topic,
-                    on_topic.len(),
-                    self.config.stream.partition_buffer_max,
-                ))),
-            );
-        }
-        let mut sources: Vec<Box<dyn pumpwatch_replay::Source>> = Vec::new();
-        let mut ledgers = Vec::new();
-        for (event_type, tp, low) in inputs {
-            let ledger: SharedLedger = Arc::new(Mutex::new(Ledger::starting_at(start(tp, *low))));
-            let mut source = PartitionSource::new(
-                feeds[tp.topic.as_str()].clone(),
-                tp.clone(),
-                *event_type,
-                ledger.clone(),
-                end,
-                idle_timeout,
-            );
-            if let Some(to) = to {
-                source = source.stopping_at(to.get(tp).copied().unwrap_or(*low));
-            }
-            sources.push(Box::new(source));
-            ledgers.push((tp.clone(), ledger));
-        }
-        Ok((sources, ledgers))
     }
 
     fn sink(
@@ -592,7 +520,7 @@ impl Run<'_> {
             bail!(
                 "the checkpoints in {} were written with engine config {}, this run's is {}: \
                  remove them to start over",
-                self.config.checkpoint.dir.display(),
+                self.config.checkpoint.location(),
                 cp.config_version,
                 self.config_version
             );

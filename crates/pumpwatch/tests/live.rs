@@ -48,6 +48,11 @@ struct Pipeline {
 
 impl Pipeline {
     fn new(brokers: &str, partitions: u32, interval_secs: f64) -> Self {
+        Self::with_checkpoints(brokers, partitions, interval_secs, "dir = \"checkpoints\"")
+    }
+
+    /// `store`: the `[checkpoint]` lines that say where checkpoints go.
+    fn with_checkpoints(brokers: &str, partitions: u32, interval_secs: f64, store: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let prefix = format!("t{:x}{:x}", std::process::id(), rand_u64());
         let topics: String = pumpwatch_model::EventType::ALL
@@ -61,7 +66,7 @@ impl Pipeline {
             &config,
             format!(
                 "[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{prefix}\"\n\n[stream]\nidle_timeout_ms = 1000\n\n[topics]\n{topics}\
-                 dead_letter = \"{prefix}.dead-letter\"\n\n[checkpoint]\ndir = \"checkpoints\"\n\
+                 dead_letter = \"{prefix}.dead-letter\"\n\n[checkpoint]\n{store}\n\
                  interval_secs = {interval_secs}\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
             ),
         )
@@ -252,14 +257,63 @@ fn a_day_on_three_partitions_gives_the_replays_alerts_byte_for_byte() {
 #[test]
 fn killed_five_times_the_alert_topic_holds_each_alert_once() {
     let Some(brokers) = brokers() else { return };
+    let pipeline = Pipeline::new(&brokers, 3, 0.2);
+    kill_and_restart_then_compare(&pipeline, 5);
+}
+
+/// The checkpoints in an S3-compatible object store (`PUMPWATCH_TEST_S3`: its endpoint, with
+/// a bucket `pumpwatch-test`; the test command starts one) instead of a directory.
+#[test]
+fn with_checkpoints_in_an_object_store_a_killed_run_recovers_each_alert_once() {
+    let Some(brokers) = brokers() else { return };
+    let endpoint = match std::env::var("PUMPWATCH_TEST_S3") {
+        Ok(e) if !e.is_empty() => e,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs this test: set PUMPWATCH_TEST_S3 (scripts/test.sh does)"
+            );
+            eprintln!("PUMPWATCH_TEST_S3 is not set: the test is skipped");
+            return;
+        }
+    };
+    let prefix = format!("run-{:x}", rand_u64());
+    let store = format!(
+        "url = \"s3://pumpwatch-test/{prefix}\"\noptions = {{ endpoint = \"{endpoint}\", \
+         allow_http = \"true\", region = \"us-east-1\", access_key_id = \"test\", \
+         secret_access_key = \"test\" }}"
+    );
+    let pipeline = Pipeline::with_checkpoints(&brokers, 3, 0.2, &store);
+    kill_and_restart_then_compare(&pipeline, 3);
+    // The checkpoints are in the bucket, one per share, and not on the disk.
+    let listing = String::from_utf8(
+        run(Command::new("curl").args([
+            "-sf",
+            &format!("{endpoint}/pumpwatch-test?prefix={prefix}/"),
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    for share in 0..3 {
+        let name = format!("{prefix}/share-{share}-of-3.checkpoint");
+        assert!(
+            listing.contains(&name),
+            "{name} is not in the bucket: {listing}"
+        );
+    }
+    assert!(!pipeline.dir.path().join("checkpoints").exists());
+}
+
+/// Publishes the sample day, runs it with `kills` SIGKILLs at random points and a restart
+/// after each, then requires each alert id once on the topic and the replay's alerts.
+fn kill_and_restart_then_compare(pipeline: &Pipeline, kills_wanted: u32) {
     let day = repo().join("fixtures/sample-day");
     let expected = replay(&day);
-    let pipeline = Pipeline::new(&brokers, 3, 0.2);
     pipeline.publish(&day);
     let mut seed = rand_u64();
     let mut kills = 0;
     let mut finished = false;
-    while kills < 5 {
+    while kills < kills_wanted {
         let mut child = pipeline.start();
         seed = seed
             .wrapping_mul(6364136223846793005)

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The live pipeline's figures through a local Kafka-protocol broker (scripts/broker.sh), side
+# by side with the peers they compare to:
+#
+#   1. throughput: a published day consumed by `pumpwatch run --until-end` with a checkpoint
+#      every 10 s, the same with no checkpoint but the first and the last, and by a consumer
+#      that only decodes (live_bench decode), each with its wall time and CPU time, and the
+#      broker's CPU time beside them;
+#   2. latency: `pumpwatch run` following the topics while the day is published at a steady
+#      RATE events/s; the publish-to-alert latency of every alert (live_bench latency) and
+#      the run's own event-to-alert histogram;
+#   3. recovery: the start of a day of BIG_ACCOUNTS accounts (its whole start-of-day
+#      snapshot and first orders) consumed by a following run; the checkpoint's size and
+#      duration; then `kill -9` and the time until the restarted run is ready again.
+#
+#   bash benches/live.sh [WORKDIR]
+#     (ACCOUNTS=30000 SYMBOLS=600 SEED=7 RATE=20000 BIG_ACCOUNTS=400000 BIG_EVENTS=2600000)
+#
+# Prints one line per measurement. Needs curl; runs the broker on 127.0.0.1:19700.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-/tmp/pumpwatch-live-bench}
+ACCOUNTS=${ACCOUNTS:-30000}
+SYMBOLS=${SYMBOLS:-600}
+SEED=${SEED:-7}
+RATE=${RATE:-20000}
+BIG_ACCOUNTS=${BIG_ACCOUNTS:-400000}
+BIG_EVENTS=${BIG_EVENTS:-2600000}
+PORT=19700
+METRICS=127.0.0.1:19701
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN="$TARGET/release/pumpwatch"
+BENCH="$TARGET/release/live_bench"
+
+cargo build --release --locked -q -p pumpwatch -p pumpwatch-benches
+mkdir -p "$WORK"
+[ -f "$WORK/day/events.ndjson" ] || "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" \
+    --symbols "$SYMBOLS" --out "$WORK/day" --layout mixed >/dev/null
+EVENTS=$(wc -l < "$WORK/day/events.ndjson")
+
+RUN_PID=""
+cleanup() {
+    [ -n "$RUN_PID" ] && kill -9 "$RUN_PID" 2>/dev/null || true
+    bash scripts/broker.sh stop --port "$PORT" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# A fresh broker and topics (3 partitions each); writes $WORK/live.toml.
+fresh_broker() { # INTERVAL_SECS FETCH_WAIT_MS
+    bash scripts/broker.sh stop --port "$PORT" 2>/dev/null || true
+    bash scripts/broker.sh --port "$PORT" >/dev/null
+    rm -rf "$WORK/checkpoints"
+    cat > "$WORK/live.toml" <<TOML
+[kafka]
+brokers = "127.0.0.1:$PORT"
+group_id = "bench"
+
+[stream]
+fetch_wait_max_ms = $2
+
+[checkpoint]
+dir = "checkpoints"
+interval_secs = $1
+
+[metrics]
+listen = "$METRICS"
+TOML
+    "$BIN" topics create --config "$WORK/live.toml" --partitions 3 >/dev/null 2>&1
+}
+broker_cpu() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$(cat "${XDG_RUNTIME_DIR:-/tmp}/pumpwatch-broker-$PORT/pid")/stat"; }
+metric() { curl -sf "http://$METRICS/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+
+# One timed command: "NAME: wall s, CPU s (user+sys), events/s, events per CPU-second, peak
+# RSS, broker CPU s".
+timed() { # NAME COMMAND...
+    local name=$1; shift
+    local before; before=$(broker_cpu)
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$@" > "$WORK/out" 2> "$WORK/err" \
+        || { cat "$WORK/err" >&2; exit 1; }
+    local after; after=$(broker_cpu)
+    read -r wall user sys rss < "$WORK/time"
+    awk -v n="$name" -v e="$EVENTS" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
+        -v b="$before" -v a="$after" 'BEGIN {
+        printf "%s: %.1f s wall, %.2f s CPU, %.0f events/s, %.0f events per CPU-second, peak RSS %d MiB; broker CPU %.1f s\n",
+            n, w, u + s, e / w, e / (u + s), r / 1024, a - b }'
+}
+
+echo "== throughput: $EVENTS events ($ACCOUNTS accounts), 3 partitions per topic"
+fresh_broker 10 100
+"$BIN" publish "$WORK/day/events.ndjson" --config "$WORK/live.toml" 2>/dev/null
+timed "decode-only consumer" "$BENCH" decode --config "$WORK/live.toml"
+timed "run --until-end, checkpoint every 10 s" "$BIN" run --until-end --config "$WORK/live.toml" --metrics-listen ""
+echo "  ($(grep -o '[0-9]* checkpoints' "$WORK/err"))"
+rm -rf "$WORK/checkpoints"
+sed -i 's/^interval_secs = .*/interval_secs = 86400/' "$WORK/live.toml"
+timed "run --until-end, no checkpoint but the first and last" "$BIN" run --until-end --config "$WORK/live.toml" --metrics-listen ""
+
+echo "== latency: the day published at $RATE events/s while a run follows (fetch wait 10 ms)"
+fresh_broker 10 10
+"$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
+RUN_PID=$!
+for _ in $(seq 300); do curl -sf "http://$METRICS/readyz" >/dev/null && break; sleep 0.1; done
+"$BIN" publish "$WORK/day/events.ndjson" --config "$WORK/live.toml" --rate "$RATE" 2>/dev/null
+sleep 20
+"$BENCH" latency --config "$WORK/live.toml"
+curl -sf "http://$METRICS/metrics" | awk '
+    /^pumpwatch_event_to_alert_seconds_bucket/ { split($1, p, "le=\""); le = p[2]; sub(/".*/, "", le); b[le] = $2 }
+    /^pumpwatch_event_to_alert_seconds_count/ { n = $2 }
+    END { printf "run histogram (batch taken to produce ack): %d alerts, %.1f%% within 10 ms, %.1f%% within 50 ms, %.1f%% within 100 ms\n",
+          n, 100 * b["0.01"] / n, 100 * b["0.05"] / n, 100 * b["0.1"] / n }'
+kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true; RUN_PID=""
+
+echo "== recovery: the first $BIG_EVENTS events of a day of $BIG_ACCOUNTS accounts"
+[ -f "$WORK/big/events.ndjson" ] || "$BIN" simulate --seed "$SEED" --accounts "$BIG_ACCOUNTS" \
+    --symbols 3900 --out "$WORK/big" --layout mixed >/dev/null
+head -n "$BIG_EVENTS" "$WORK/big/events.ndjson" > "$WORK/big-start.ndjson"
+fresh_broker 10 100
+"$BIN" publish "$WORK/big-start.ndjson" --config "$WORK/live.toml" 2>/dev/null
+"$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
+RUN_PID=$!
+start=$(date +%s.%N)
+# Consumed: the run's lag gauges (refreshed at each checkpoint) add up to 0.
+for _ in $(seq 3600); do
+    lag=$(curl -sf "http://$METRICS/metrics" | awk '/^pumpwatch_consumer_lag_messages/ {s += $2; n++} END {print (n ? s : -1)}')
+    [ "$lag" = 0 ] && break
+    sleep 1
+done
+consumed=$(date +%s.%N)
+sleep 11 # one more checkpoint, of the whole state
+accounts=$(curl -sf "http://$METRICS/metrics" | awk '/^pumpwatch_state_size\{what="accounts"\}/ {print $2}')
+bytes=$(metric pumpwatch_checkpoint_bytes)
+sum=$(metric pumpwatch_checkpoint_seconds_sum); count=$(metric pumpwatch_checkpoint_seconds_count)
+awk -v c="$consumed" -v s="$start" -v a="$accounts" -v b="$bytes" -v t="$sum" -v n="$count" -v e="$BIG_EVENTS" 'BEGIN {
+    printf "consumed %d events in %.0f s; %d accounts of state; checkpoint %.1f MiB (all shares), %.2f s on average over %d checkpoints (flush, snapshot, write)\n",
+        e, c - s, a, b / 1048576, t / n, n }'
+kill -9 "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true
+start=$(date +%s.%N)
+"$BIN" run --config "$WORK/live.toml" 2> "$WORK/restart.log" &
+RUN_PID=$!
+until curl -sf "http://$METRICS/readyz" >/dev/null; do sleep 0.05; done
+ready=$(date +%s.%N)
+awk -v r="$ready" -v s="$start" 'BEGIN { printf "recovery after kill -9: ready again %.2f s after the restart (checkpoints loaded, alert topic tail read, partitions sought)\n", r - s }'
+kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true; RUN_PID=""
