@@ -32,7 +32,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 BIN="$TARGET/release/pumpwatch"
 BENCH="$TARGET/release/live_bench"
 
-cargo build --release --locked -q -p pumpwatch -p pumpwatch-benches
+# Built one at a time: together, cargo would unify their features and rebuild both.
+cargo build --release --locked -q -p pumpwatch
+cargo build --release --locked -q -p pumpwatch-benches --bin live_bench
 mkdir -p "$WORK"
 [ -f "$WORK/day/events.ndjson" ] || "$BIN" simulate --seed "$SEED" --accounts "$ACCOUNTS" \
     --symbols "$SYMBOLS" --out "$WORK/day" --layout mixed >/dev/null

@@ -91,7 +91,7 @@ impl LiveMetrics {
             event_to_alert_seconds: Histogram::with_opts(
                 HistogramOpts::new(
                     "event_to_alert_seconds",
-                    "Wall clock from consuming the triggering event's batch to the alert's produce acknowledgement",
+                    "Wall clock from taking the batch whose processing fired the alert to the alert's produce acknowledgement",
                 )
                 .buckets(vec![
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
