@@ -513,10 +513,15 @@ impl State<'_> {
                 if let Some(h) = self.market.handle(&t.symbol) {
                     self.market.apply_trade(h, ts, t.qty, t.price);
                     if self.rules.has_trade_hooks() {
+                        // Every engine sees the tape and keeps the rules' symbol state; the
+                        // market's engine alone reports what fires on it.
+                        let reports = self.partition.reports_market();
                         let shared = shared(self.market, settings, self.version);
                         let mut firing = Self::firing(self.stats, out, event, arrival);
                         self.rules.on_trade(&shared, t, h, ts, &mut |rule, alert| {
-                            firing.fire(rule, alert)
+                            if reports {
+                                firing.fire(rule, alert)
+                            }
                         });
                     }
                 }

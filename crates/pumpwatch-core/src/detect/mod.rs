@@ -12,6 +12,7 @@
 
 pub mod ato_liquidation_thin_buy;
 mod format;
+pub mod tape_pump;
 
 use pumpwatch_model::{Alert, Auth, Execution, Timestamp, Trade};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use crate::config::{ConfigError, EngineSettings};
 use crate::market::Market;
 use crate::snapshot::SnapshotError;
 use ato_liquidation_thin_buy::AtoLiquidationThinBuy;
+use tape_pump::TapePump;
 
 /// One section per rule, `[rules.NAME]` in the TOML file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -28,12 +30,15 @@ use ato_liquidation_thin_buy::AtoLiquidationThinBuy;
 pub struct RulesConfig {
     #[serde(default)]
     pub ato_liquidation_thin_buy: ato_liquidation_thin_buy::Config,
+    #[serde(default)]
+    pub tape_pump: tape_pump::Config,
 }
 
 impl RulesConfig {
     /// Checks every rule's section; the first bad value is returned with its field path.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.ato_liquidation_thin_buy.validate()
+        self.ato_liquidation_thin_buy.validate()?;
+        self.tape_pump.validate()
     }
 }
 
@@ -146,6 +151,9 @@ impl RuleSet {
             rules.push(Box::new(AtoLiquidationThinBuy::new(
                 config.ato_liquidation_thin_buy.clone(),
             )));
+        }
+        if config.tape_pump.enabled {
+            rules.push(Box::new(TapePump::new(config.tape_pump.clone())));
         }
         let history_secs = rules.iter().map(|r| r.history_secs()).max().unwrap_or(0);
         RuleSet {

@@ -1,0 +1,475 @@
+//! `tape_pump`: an organised pump seen only on the public tape — a burst of prints and a price
+//! jump in a symbol, far beyond what that symbol usually trades. For an exchange's
+//! surveillance team, which sees the anonymous tape and no account.
+//!
+//! Each symbol's usual volume and prints per minute are learned from its own tape (moving
+//! averages over its trading minutes; no reference volume is needed), so a thin stock and a
+//! liquid one are each held to their own normal. Every print updates the symbol's last
+//! `window_secs` (per-second buckets with running sums) and is checked against it, so an alert
+//! comes within the window of the pump's start. Prices are compared as decimals of any scale
+//! (8-decimal crypto prices) and symbols are codes of any shape.
+
+mod config;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use pumpwatch_model::{
+    Action, Alert, Decimal, Evidence, Feature, Id, Severity, Side, Timestamp, Trade,
+};
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+pub use self::config::Config;
+use super::format::{duration, percent};
+use super::{alert_id, Rule, Shared};
+use crate::snapshot::SnapshotError;
+
+pub const RULE: &str = "tape_pump";
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// The rule and its state: each symbol's tape, by symbol handle.
+#[derive(Clone, Debug)]
+pub struct TapePump {
+    config: Config,
+    /// The per-minute decay of the moving averages.
+    decay: f64,
+    symbols: Vec<Option<SymbolTape>>,
+}
+
+/// One print, as evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Print {
+    ts: Timestamp,
+    trade_id: Option<Id>,
+    qty: u64,
+    /// The price's mantissa and scale (a decimal of any scale, restored exactly).
+    price: (i128, u32),
+}
+
+impl Print {
+    fn of(trade: &Trade, ts: Timestamp) -> Self {
+        Print {
+            ts,
+            trade_id: trade.trade_id.clone(),
+            qty: trade.qty,
+            price: (trade.price.mantissa(), trade.price.scale()),
+        }
+    }
+
+    fn price(&self) -> Decimal {
+        Decimal::from_i128_with_scale(self.price.0, self.price.1)
+    }
+}
+
+/// The prints of one second of the window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Second {
+    /// UTC seconds.
+    at: i64,
+    prints: u64,
+    volume: u64,
+    /// Volume whose aggressor the tape gave, and of it the buyer-initiated.
+    sided_volume: u64,
+    buy_volume: u64,
+    first: Print,
+    last_price: (i128, u32),
+}
+
+/// A symbol's window and usual activity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct SymbolTape {
+    window: VecDeque<Second>,
+    /// The running sums of `window`.
+    prints: u64,
+    volume: u64,
+    sided_volume: u64,
+    buy_volume: u64,
+    /// The last price before the window's oldest second, once a second has left it.
+    price_before: Option<(i128, u32)>,
+    /// The open minute (UTC minutes) and its prints and volume so far.
+    minute: i64,
+    minute_prints: u64,
+    minute_volume: u64,
+    /// Moving averages of prints and volume per trading minute, and the weight they carry
+    /// (the averages are divided by it: no bias towards 0 while young).
+    usual_prints: f64,
+    usual_volume: f64,
+    weight: f64,
+    /// Trading minutes folded into the averages.
+    minutes: u64,
+    /// UTC nanos of the last alert.
+    last_alert: Option<i64>,
+}
+
+impl SymbolTape {
+    fn new(minute: i64) -> Self {
+        SymbolTape {
+            window: VecDeque::new(),
+            prints: 0,
+            volume: 0,
+            sided_volume: 0,
+            buy_volume: 0,
+            price_before: None,
+            minute,
+            minute_prints: 0,
+            minute_volume: 0,
+            usual_prints: 0.0,
+            usual_volume: 0.0,
+            weight: 0.0,
+            minutes: 0,
+            last_alert: None,
+        }
+    }
+
+    fn fold_minute(&mut self, prints: u64, volume: u64, decay: f64) {
+        self.usual_prints = self.usual_prints * decay + (1.0 - decay) * prints as f64;
+        self.usual_volume = self.usual_volume * decay + (1.0 - decay) * volume as f64;
+        self.weight = self.weight * decay + (1.0 - decay);
+        self.minutes += 1;
+    }
+
+    /// Closes the open minute when `minute` is later, folding it and the quiet minutes since
+    /// (a long gap counts as `gap_max` quiet minutes) into the averages.
+    fn advance_minute(&mut self, minute: i64, gap_max: u64, decay: f64) {
+        if minute <= self.minute {
+            return;
+        }
+        self.fold_minute(self.minute_prints, self.minute_volume, decay);
+        let quiet = ((minute - self.minute - 1) as u64).min(gap_max);
+        for _ in 0..quiet {
+            self.fold_minute(0, 0, decay);
+        }
+        self.minute = minute;
+        self.minute_prints = 0;
+        self.minute_volume = 0;
+    }
+
+    fn usual_per_minute(&self) -> (f64, f64) {
+        if self.weight > 0.0 {
+            (
+                self.usual_prints / self.weight,
+                self.usual_volume / self.weight,
+            )
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    /// Adds a print to the window, first dropping the seconds that left it.
+    fn add(&mut self, trade: &Trade, ts: Timestamp, window_secs: i64) {
+        let at = ts.utc_nanos.div_euclid(NANOS_PER_SEC);
+        while let Some(oldest) = self.window.front() {
+            if oldest.at > at - window_secs {
+                break;
+            }
+            let gone = self.window.pop_front().expect("a front second");
+            self.prints -= gone.prints;
+            self.volume -= gone.volume;
+            self.sided_volume -= gone.sided_volume;
+            self.buy_volume -= gone.buy_volume;
+            self.price_before = Some(gone.last_price);
+        }
+        let price = (trade.price.mantissa(), trade.price.scale());
+        if self.window.back().is_none_or(|s| s.at < at) {
+            self.window.push_back(Second {
+                at,
+                prints: 0,
+                volume: 0,
+                sided_volume: 0,
+                buy_volume: 0,
+                first: Print::of(trade, ts),
+                last_price: price,
+            });
+        }
+        let second = self.window.back_mut().expect("a back second");
+        let (sided, buy) = match trade.aggressor {
+            Some(Side::Buy) => (trade.qty, trade.qty),
+            Some(Side::Sell) => (trade.qty, 0),
+            None => (0, 0),
+        };
+        second.prints += 1;
+        second.volume += trade.qty;
+        second.sided_volume += sided;
+        second.buy_volume += buy;
+        second.last_price = price;
+        self.prints += 1;
+        self.volume += trade.qty;
+        self.sided_volume += sided;
+        self.buy_volume += buy;
+        self.minute_prints += 1;
+        self.minute_volume += trade.qty;
+    }
+}
+
+/// What a window shows, against the symbol's usual activity.
+#[derive(Clone, Debug)]
+struct Burst {
+    prints: u64,
+    volume: u64,
+    usual_prints: f64,
+    usual_volume: f64,
+    volume_multiple: f64,
+    prints_multiple: f64,
+    price_from: Decimal,
+    price_to: Decimal,
+    jump: f64,
+    /// Buyer-initiated share of the volume whose aggressor is known, when most of it is.
+    buy_share: Option<f64>,
+}
+
+impl TapePump {
+    pub fn new(config: Config) -> Self {
+        let decay = 0.5f64.powf(1.0 / config.baseline_half_life_minutes);
+        TapePump {
+            config,
+            decay,
+            symbols: Vec::new(),
+        }
+    }
+
+    /// The symbol's window against its usual activity, when it is a burst.
+    fn burst(&self, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
+        let c = &self.config;
+        if tape.minutes < c.baseline_min_minutes || tape.prints < c.prints_min {
+            return None;
+        }
+        let window_minutes = c.window_secs as f64 / 60.0;
+        let (usual_prints, usual_volume) = tape.usual_per_minute();
+        let multiple = |now: u64, usual: f64| {
+            if usual > 0.0 {
+                now as f64 / (usual * window_minutes)
+            } else {
+                f64::INFINITY
+            }
+        };
+        let volume_multiple = multiple(tape.volume, usual_volume);
+        let prints_multiple = multiple(tape.prints, usual_prints);
+        if volume_multiple < c.volume_multiple_min || prints_multiple < c.prints_multiple_min {
+            return None;
+        }
+        let from = tape
+            .price_before
+            .or_else(|| tape.window.front().map(|s| s.first.price))?;
+        let price_from = Decimal::from_i128_with_scale(from.0, from.1);
+        let jump = ((last_price - price_from) / price_from).to_f64()?;
+        if price_from.is_zero() || jump < c.price_jump_min {
+            return None;
+        }
+        let buy_share = (tape.sided_volume * 2 >= tape.volume && tape.sided_volume > 0)
+            .then(|| tape.buy_volume as f64 / tape.sided_volume as f64);
+        if buy_share.is_some_and(|share| share < c.buy_share_min) {
+            return None;
+        }
+        Some(Burst {
+            prints: tape.prints,
+            volume: tape.volume,
+            usual_prints,
+            usual_volume,
+            volume_multiple,
+            prints_multiple,
+            price_from,
+            price_to: last_price,
+            jump,
+            buy_share,
+        })
+    }
+}
+
+impl Rule for TapePump {
+    fn name(&self) -> &'static str {
+        RULE
+    }
+
+    /// It reads no account window.
+    fn history_secs(&self) -> u64 {
+        0
+    }
+
+    fn uses_trades(&self) -> bool {
+        true
+    }
+
+    fn on_trade(
+        &mut self,
+        shared: &Shared<'_>,
+        trade: &Trade,
+        symbol: u32,
+        now: Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let minute = now.utc_nanos.div_euclid(60 * NANOS_PER_SEC);
+        let slot = symbol as usize;
+        if self.symbols.len() <= slot {
+            self.symbols.resize(slot + 1, None);
+        }
+        let tape = self.symbols[slot].get_or_insert_with(|| SymbolTape::new(minute));
+        tape.advance_minute(minute, self.config.quiet_gap_minutes_max, self.decay);
+        tape.add(trade, now, self.config.window_secs as i64);
+        let tape = self.symbols[slot].as_ref().expect("just inserted");
+        let realert = self.config.realert_secs as i64 * NANOS_PER_SEC;
+        if tape.last_alert.is_some_and(|t| now.utc_nanos - t < realert) {
+            return;
+        }
+        let Some(burst) = self.burst(tape, trade.price) else {
+            return;
+        };
+        let first = tape.window.front().map(|s| s.first.clone());
+        let alert = explain(&self.config, shared, trade, now, &burst, first);
+        self.symbols[slot]
+            .as_mut()
+            .expect("just inserted")
+            .last_alert = Some(now.utc_nanos);
+        alerts.push(alert);
+    }
+
+    /// Each symbol's tape, by handle.
+    fn save_state(&self) -> Vec<u8> {
+        let tapes: Vec<(u32, &SymbolTape)> = self
+            .symbols
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
+            .collect();
+        postcard::to_stdvec(&tapes).expect("plain data serializes")
+    }
+
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let tapes: Vec<(u32, SymbolTape)> = postcard::from_bytes(bytes)?;
+        self.symbols.clear();
+        for (handle, tape) in tapes {
+            let slot = handle as usize;
+            if self.symbols.len() <= slot {
+                self.symbols.resize(slot + 1, None);
+            }
+            self.symbols[slot] = Some(tape);
+        }
+        Ok(())
+    }
+}
+
+/// The alert: the burst's numbers against the symbol's usual, the first print of the window
+/// and the one that completed the pattern.
+fn explain(
+    config: &Config,
+    shared: &Shared<'_>,
+    trade: &Trade,
+    now: Timestamp,
+    burst: &Burst,
+    first: Option<Print>,
+) -> Alert {
+    let symbol = trade.symbol.to_string();
+    let volume_factor = (burst.volume_multiple / config.volume_multiple_min).max(1.0);
+    let mut score = 55.0 + 10.0 * volume_factor.log10().min(2.0);
+    score += 15.0 * (burst.jump / config.price_jump_min / 4.0).min(1.0);
+    if burst.buy_share.is_some() {
+        score += 5.0;
+    }
+    let score = score.round().clamp(0.0, 100.0) as u8;
+    let usual = if burst.usual_volume > 0.0 {
+        format!("{:.0}× its usual volume for as long", burst.volume_multiple)
+    } else {
+        "where it usually trades nothing".to_string()
+    };
+    let buyers = burst
+        .buy_share
+        .map(|share| format!(", {} of it buyer-initiated", percent(share)))
+        .unwrap_or_default();
+    let summary = format!(
+        "{symbol}: {} prints, {} shares in the last {} ({usual}){buyers}; the price ran from {} to {} (+{}).",
+        burst.prints,
+        burst.volume,
+        duration(config.window_secs as i64),
+        burst.price_from.normalize(),
+        burst.price_to.normalize(),
+        percent(burst.jump),
+    );
+    let mut features = BTreeMap::new();
+    features.insert(
+        "volume_multiple".to_string(),
+        Feature::at_least(finite(burst.volume_multiple), config.volume_multiple_min),
+    );
+    features.insert(
+        "prints_multiple".to_string(),
+        Feature::at_least(finite(burst.prints_multiple), config.prints_multiple_min),
+    );
+    features.insert(
+        "window_prints".to_string(),
+        Feature::at_least(burst.prints as f64, config.prints_min as f64),
+    );
+    features.insert(
+        "price_jump".to_string(),
+        Feature::at_least(burst.jump, config.price_jump_min),
+    );
+    features.insert(
+        "window_volume".to_string(),
+        Feature::info(burst.volume as f64),
+    );
+    features.insert(
+        "usual_volume_per_minute".to_string(),
+        Feature::info(burst.usual_volume),
+    );
+    features.insert(
+        "usual_prints_per_minute".to_string(),
+        Feature::info(burst.usual_prints),
+    );
+    if let Some(share) = burst.buy_share {
+        features.insert(
+            "buy_share".to_string(),
+            Feature::at_least(share, config.buy_share_min),
+        );
+    }
+    let evidence_of = |print: &Print, note: &str| Evidence {
+        kind: "trade".into(),
+        id: print.trade_id.as_deref().unwrap_or("").to_string(),
+        ts: print.ts,
+        account_id: None,
+        symbol: Some(symbol.clone()),
+        side: None,
+        qty: Some(print.qty),
+        price: Some(print.price()),
+        notional: None,
+        margin: None,
+        note: Some(note.to_string()),
+    };
+    let trigger = Print::of(trade, now);
+    let mut evidence = Vec::new();
+    if let Some(first) = first.filter(|f| *f != trigger) {
+        evidence.push(evidence_of(&first, "first print of the window"));
+    }
+    evidence.push(Evidence {
+        side: trade.aggressor,
+        ..evidence_of(&trigger, "the print that completed the burst")
+    });
+    Alert {
+        alert_id: alert_id(
+            RULE,
+            &symbol,
+            trade.trade_id.as_deref().unwrap_or(""),
+            now.utc_nanos,
+        ),
+        rule: RULE.to_string(),
+        ts: now,
+        score,
+        severity: Severity::from_score(score),
+        account_ids: Vec::new(),
+        symbols: vec![symbol],
+        summary,
+        evidence,
+        features,
+        action: Action::None,
+        config_version: shared.config_version.to_string(),
+    }
+}
+
+/// JSON has no infinity: a multiple over a baseline of nothing is shown as a large number.
+fn finite(value: f64) -> f64 {
+    if value.is_finite() {
+        value
+    } else {
+        1e9
+    }
+}
+
+#[cfg(test)]
+mod tests;
