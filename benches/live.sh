@@ -69,6 +69,16 @@ listen = "$METRICS"
 TOML
     "$BIN" topics create --config "$WORK/live.toml" --partitions 3 >/dev/null 2>&1
 }
+# Waits until the run's /readyz answers (its shares assigned and restored), 3 minutes at most.
+wait_ready() {
+    for _ in $(seq 1800); do
+        curl -sf "http://$METRICS/readyz" >/dev/null && return 0
+        sleep 0.1
+    done
+    echo "live.sh: the run did not become ready; its log:" >&2
+    cat "$WORK/run.log" >&2
+    exit 1
+}
 broker_cpu() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$(cat "${XDG_RUNTIME_DIR:-/tmp}/pumpwatch-broker-$PORT/pid")/stat"; }
 metric() { curl -sf "http://$METRICS/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
@@ -99,9 +109,9 @@ timed "run --until-end, no checkpoint but the first and last" "$BIN" run --until
 
 echo "== latency: the day published at $RATE events/s while a run follows (fetch wait 10 ms)"
 fresh_broker 10 10
-"$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
+PUMPWATCH_LOG=pumpwatch_live=info "$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
 RUN_PID=$!
-for _ in $(seq 300); do curl -sf "http://$METRICS/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready
 "$BIN" publish "$WORK/day/events.ndjson" --config "$WORK/live.toml" --rate "$RATE" 2>/dev/null
 sleep 20
 "$BENCH" latency --config "$WORK/live.toml"
@@ -137,9 +147,9 @@ awk -v c="$consumed" -v s="$start" -v a="$accounts" -v b="$bytes" -v t="$sum" -v
         e, c - s, a, b / 1048576, t / n, n }'
 kill -9 "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true
 start=$(date +%s.%N)
-"$BIN" run --config "$WORK/live.toml" 2> "$WORK/restart.log" &
+"$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
 RUN_PID=$!
-until curl -sf "http://$METRICS/readyz" >/dev/null; do sleep 0.05; done
+wait_ready
 ready=$(date +%s.%N)
 awk -v r="$ready" -v s="$start" 'BEGIN { printf "recovery after kill -9: ready again %.2f s after the restart (checkpoints loaded, alert topic tail read, partitions sought)\n", r - s }'
 kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true; RUN_PID=""

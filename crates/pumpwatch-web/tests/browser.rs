@@ -70,6 +70,9 @@ async fn start_browser(profile: &Path) -> Option<(Driver, Client)> {
                      format!("--user-data-dir={}", profile.display())]
         }),
     );
+    // The workspace links two rustls providers (ring through the object store's client,
+    // aws-lc-rs through this one): say which one the WebDriver client uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = ClientBuilder::rustls()
         .expect("a TLS provider")
         .capabilities(caps)
