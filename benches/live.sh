@@ -6,15 +6,17 @@
 #      every 10 s, the same with no checkpoint but the first and the last, and by a consumer
 #      that only decodes (live_bench decode), each with its wall time and CPU time, and the
 #      broker's CPU time beside them;
-#   2. latency: `pumpwatch run` following the topics while the day is published at a steady
-#      RATE events/s; the publish-to-alert latency of every alert (live_bench latency) and
-#      the run's own event-to-alert histogram;
+#   2. latency: `pumpwatch run` following the topics while the start of the day is published
+#      at a steady rate (each of RATES events/s); the publish-to-alert latency of every alert
+#      (live_bench latency) and the run's own event-to-alert histogram;
 #   3. recovery: the start of a day of BIG_ACCOUNTS accounts (its whole start-of-day
 #      snapshot and first orders) consumed by a following run; the checkpoint's size and
 #      duration; then `kill -9` and the time until the restarted run is ready again.
 #
 #   bash benches/live.sh [WORKDIR]
-#     (ACCOUNTS=30000 SYMBOLS=600 SEED=7 RATE=20000 BIG_ACCOUNTS=400000 BIG_EVENTS=2600000)
+#     (ACCOUNTS=30000 SYMBOLS=600 SEED=7 RATES="5000 10000 20000" LATENCY_EVENTS=600000
+#      BIG_ACCOUNTS=400000 BIG_EVENTS=2600000
+#      SECTIONS="throughput latency recovery")
 #
 # Prints one line per measurement. Needs curl; runs the broker on 127.0.0.1:19700.
 set -euo pipefail
@@ -23,9 +25,12 @@ WORK=${1:-/tmp/pumpwatch-live-bench}
 ACCOUNTS=${ACCOUNTS:-30000}
 SYMBOLS=${SYMBOLS:-600}
 SEED=${SEED:-7}
-RATE=${RATE:-20000}
+RATES=${RATES:-5000 10000 20000}
+LATENCY_EVENTS=${LATENCY_EVENTS:-600000}
 BIG_ACCOUNTS=${BIG_ACCOUNTS:-400000}
 BIG_EVENTS=${BIG_EVENTS:-2600000}
+SECTIONS=${SECTIONS:-throughput latency recovery}
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 PORT=19700
 METRICS=127.0.0.1:19701
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -97,6 +102,7 @@ timed() { # NAME COMMAND...
             n, w, u + s, e / w, e / (u + s), r / 1024, a - b }'
 }
 
+if want throughput; then
 echo "== throughput: $EVENTS events ($ACCOUNTS accounts), 3 partitions per topic"
 fresh_broker 10 100
 "$BIN" publish "$WORK/day/events.ndjson" --config "$WORK/live.toml" 2>/dev/null
@@ -107,21 +113,40 @@ rm -rf "$WORK/checkpoints"
 sed -i 's/^interval_secs = .*/interval_secs = 86400/' "$WORK/live.toml"
 timed "run --until-end, no checkpoint but the first and last" "$BIN" run --until-end --config "$WORK/live.toml" --metrics-listen ""
 
-echo "== latency: the day published at $RATE events/s while a run follows (fetch wait 10 ms)"
-fresh_broker 10 10
-PUMPWATCH_LOG=pumpwatch_live=info "$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
-RUN_PID=$!
-wait_ready
-"$BIN" publish "$WORK/day/events.ndjson" --config "$WORK/live.toml" --rate "$RATE" 2>/dev/null
-sleep 20
-"$BENCH" latency --config "$WORK/live.toml"
-curl -sf "http://$METRICS/metrics" | awk '
-    /^pumpwatch_event_to_alert_seconds_bucket/ { split($1, p, "le=\""); le = p[2]; sub(/".*/, "", le); b[le] = $2 }
-    /^pumpwatch_event_to_alert_seconds_count/ { n = $2 }
-    END { printf "run histogram (batch taken to produce ack): %d alerts, %.1f%% within 10 ms, %.1f%% within 50 ms, %.1f%% within 100 ms\n",
-          n, 100 * b["0.01"] / n, 100 * b["0.05"] / n, 100 * b["0.1"] / n }'
-kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true; RUN_PID=""
+fi
 
+if want latency; then
+# The day's first LATENCY_EVENTS events, published at each rate while a run follows. Published
+# this fast, event time runs far ahead of the wall clock (a day in minutes), so the event-time
+# bounds (the engine's lateness, the merge's idle bound) are scaled by the same factor: a
+# 10 ms fetch must not count as seconds of lateness.
+head -n "$LATENCY_EVENTS" "$WORK/day/events.ndjson" > "$WORK/latency.ndjson"
+span=$(( $(date -d "$(tail -n 1 "$WORK/latency.ndjson" | grep -o '"ts":"[^"]*"' | cut -d'"' -f4)" +%s) \
+       - $(date -d "$(head -n 1 "$WORK/latency.ndjson" | grep -o '"ts":"[^"]*"' | cut -d'"' -f4)" +%s) ))
+for rate in $RATES; do
+    speedup=$(( span * rate / LATENCY_EVENTS + 1 ))
+    echo "== latency: $LATENCY_EVENTS events published at $rate events/s while a run follows (fetch wait 10 ms; event time runs ${speedup}x the wall clock, bounds scaled)"
+    fresh_broker 10 10
+    sed "s/^lateness_ms = .*/lateness_ms = $(( 2000 * speedup ))/" config/default.toml > "$WORK/engine.toml"
+    sed -i "s/^fetch_wait_max_ms = 10/fetch_wait_max_ms = 10\nidle_bound_ms = $(( 2000 * speedup ))/" "$WORK/live.toml"
+    sed -i "1i engine_config = \"engine.toml\"" "$WORK/live.toml"
+    PUMPWATCH_LOG=pumpwatch_live=info "$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
+    RUN_PID=$!
+    wait_ready
+    "$BIN" publish "$WORK/latency.ndjson" --config "$WORK/live.toml" --rate "$rate" 2>/dev/null
+    sleep 20
+    "$BENCH" latency --config "$WORK/live.toml"
+    curl -sf "http://$METRICS/metrics" | awk '
+        /^pumpwatch_event_to_alert_seconds_bucket/ { split($1, p, "le=\""); le = p[2]; sub(/".*/, "", le); b[le] = $2 }
+        /^pumpwatch_event_to_alert_seconds_count/ { n = $2 }
+        /^pumpwatch_invalid_events_total\{reason="late"\}/ { late = $2 }
+        END { printf "run histogram (batch taken to produce ack): %d alerts, %.1f%% within 10 ms, %.1f%% within 50 ms, %.1f%% within 100 ms; %d late events\n",
+              n, 100 * b["0.01"] / n, 100 * b["0.05"] / n, 100 * b["0.1"] / n, late }'
+    kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true; RUN_PID=""
+done
+fi
+
+if want recovery; then
 echo "== recovery: the first $BIG_EVENTS events of a day of $BIG_ACCOUNTS accounts"
 [ -f "$WORK/big/events.ndjson" ] || "$BIN" simulate --seed "$SEED" --accounts "$BIG_ACCOUNTS" \
     --symbols 3900 --out "$WORK/big" --layout mixed >/dev/null
@@ -153,3 +178,4 @@ wait_ready
 ready=$(date +%s.%N)
 awk -v r="$ready" -v s="$start" 'BEGIN { printf "recovery after kill -9: ready again %.2f s after the restart (checkpoints loaded, alert topic tail read, partitions sought)\n", r - s }'
 kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null || true; RUN_PID=""
+fi
