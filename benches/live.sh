@@ -27,6 +27,9 @@ SYMBOLS=${SYMBOLS:-600}
 SEED=${SEED:-7}
 RATES=${RATES:-5000 10000 20000}
 LATENCY_EVENTS=${LATENCY_EVENTS:-600000}
+# The consumers' fetch wait in the latency section (ms): tansu holds every fetch this long,
+# and answers each of them with a scan, so shorter waits cost the broker more CPU.
+FETCH_WAIT_MS=${FETCH_WAIT_MS:-10}
 BIG_ACCOUNTS=${BIG_ACCOUNTS:-400000}
 BIG_EVENTS=${BIG_EVENTS:-2600000}
 SECTIONS=${SECTIONS:-throughput latency recovery}
@@ -125,10 +128,10 @@ span=$(( $(date -d "$(tail -n 1 "$WORK/latency.ndjson" | grep -o '"ts":"[^"]*"' 
        - $(date -d "$(head -n 1 "$WORK/latency.ndjson" | grep -o '"ts":"[^"]*"' | cut -d'"' -f4)" +%s) ))
 for rate in $RATES; do
     speedup=$(( span * rate / LATENCY_EVENTS + 1 ))
-    echo "== latency: $LATENCY_EVENTS events published at $rate events/s while a run follows (fetch wait 10 ms; event time runs ${speedup}x the wall clock, bounds scaled)"
-    fresh_broker 10 10
+    echo "== latency: $LATENCY_EVENTS events published at $rate events/s while a run follows (fetch wait $FETCH_WAIT_MS ms; event time runs ${speedup}x the wall clock, bounds scaled)"
+    fresh_broker 10 "$FETCH_WAIT_MS"
     sed "s/^lateness_ms = .*/lateness_ms = $(( 2000 * speedup ))/" config/default.toml > "$WORK/engine.toml"
-    sed -i "s/^fetch_wait_max_ms = 10/fetch_wait_max_ms = 10\nidle_bound_ms = $(( 2000 * speedup ))/" "$WORK/live.toml"
+    sed -i "s/^fetch_wait_max_ms = .*/&\nidle_bound_ms = $(( 2000 * speedup ))/" "$WORK/live.toml"
     sed -i "1i engine_config = \"engine.toml\"" "$WORK/live.toml"
     PUMPWATCH_LOG=pumpwatch_live=info "$BIN" run --config "$WORK/live.toml" 2> "$WORK/run.log" &
     RUN_PID=$!
