@@ -291,7 +291,7 @@ impl LiveConfig {
             }
             (None, Some(url)) => {
                 let scheme = url.split_once("://").map(|(s, _)| s);
-                if !matches!(scheme, Some("s3" | "s3a" | "file" | "memory")) {
+                if !scheme.is_some_and(|s| crate::object_checkpoints::SCHEMES.contains(&s)) {
                     return Err(format!(
                         "checkpoint.url: {url:?} is not s3://BUCKET/PREFIX, file:///PATH or memory:///"
                     ));

@@ -12,6 +12,9 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use crate::checkpoint::{checkpoint_name, LiveCheckpoint};
 
+/// The URL schemes an object-store checkpoint URL may have.
+pub const SCHEMES: [&str; 4] = ["s3", "s3a", "file", "memory"];
+
 /// How long one request to the store may take (retries included) before the run fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -227,53 +227,55 @@ impl TapePump {
             symbols: Vec::new(),
         }
     }
+}
 
-    /// The symbol's window against its usual activity, when it is a burst.
-    fn burst(&self, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
-        let c = &self.config;
-        if tape.minutes < c.baseline_min_minutes || tape.prints < c.prints_min {
-            return None;
-        }
-        let window_minutes = c.window_secs as f64 / 60.0;
-        let (usual_prints, usual_volume) = tape.usual_per_minute();
-        let multiple = |now: u64, usual: f64| {
-            if usual > 0.0 {
-                now as f64 / (usual * window_minutes)
-            } else {
-                f64::INFINITY
-            }
-        };
-        let volume_multiple = multiple(tape.volume, usual_volume);
-        let prints_multiple = multiple(tape.prints, usual_prints);
-        if volume_multiple < c.volume_multiple_min || prints_multiple < c.prints_multiple_min {
-            return None;
-        }
-        let from = tape
-            .price_before
-            .or_else(|| tape.window.front().map(|s| s.first.price))?;
-        let price_from = Decimal::from_i128_with_scale(from.0, from.1);
-        let jump = ((last_price - price_from) / price_from).to_f64()?;
-        if price_from.is_zero() || jump < c.price_jump_min {
-            return None;
-        }
-        let buy_share = (tape.sided_volume * 2 >= tape.volume && tape.sided_volume > 0)
-            .then(|| tape.buy_volume as f64 / tape.sided_volume as f64);
-        if buy_share.is_some_and(|share| share < c.buy_share_min) {
-            return None;
-        }
-        Some(Burst {
-            prints: tape.prints,
-            volume: tape.volume,
-            usual_prints,
-            usual_volume,
-            volume_multiple,
-            prints_multiple,
-            price_from,
-            price_to: last_price,
-            jump,
-            buy_share,
-        })
+/// The symbol's window against its usual activity, when it is a burst.
+fn burst(c: &Config, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
+    if tape.minutes < c.baseline_min_minutes || tape.prints < c.prints_min {
+        return None;
     }
+    let window_minutes = c.window_secs as f64 / 60.0;
+    let (usual_prints, usual_volume) = tape.usual_per_minute();
+    let multiple = |now: u64, usual: f64| {
+        if usual > 0.0 {
+            now as f64 / (usual * window_minutes)
+        } else {
+            f64::INFINITY
+        }
+    };
+    let volume_multiple = multiple(tape.volume, usual_volume);
+    let prints_multiple = multiple(tape.prints, usual_prints);
+    if volume_multiple < c.volume_multiple_min || prints_multiple < c.prints_multiple_min {
+        return None;
+    }
+    let from = tape
+        .price_before
+        .or_else(|| tape.window.front().map(|s| s.first.price))?;
+    let price_from = Decimal::from_i128_with_scale(from.0, from.1);
+    // Prices are positive (the decoder refuses others); `checked_div` keeps a zero harmless.
+    let jump = (last_price - price_from)
+        .checked_div(price_from)?
+        .to_f64()?;
+    if jump < c.price_jump_min {
+        return None;
+    }
+    let buy_share = (tape.sided_volume * 2 >= tape.volume && tape.sided_volume > 0)
+        .then(|| tape.buy_volume as f64 / tape.sided_volume as f64);
+    if buy_share.is_some_and(|share| share < c.buy_share_min) {
+        return None;
+    }
+    Some(Burst {
+        prints: tape.prints,
+        volume: tape.volume,
+        usual_prints,
+        usual_volume,
+        volume_multiple,
+        prints_multiple,
+        price_from,
+        price_to: last_price,
+        jump,
+        buy_share,
+    })
 }
 
 impl Rule for TapePump {
@@ -306,21 +308,16 @@ impl Rule for TapePump {
         let tape = self.symbols[slot].get_or_insert_with(|| SymbolTape::new(minute));
         tape.advance_minute(minute, self.config.quiet_gap_minutes_max, self.decay);
         tape.add(trade, now, self.config.window_secs as i64);
-        let tape = self.symbols[slot].as_ref().expect("just inserted");
         let realert = self.config.realert_secs as i64 * NANOS_PER_SEC;
         if tape.last_alert.is_some_and(|t| now.utc_nanos - t < realert) {
             return;
         }
-        let Some(burst) = self.burst(tape, trade.price) else {
+        let Some(burst) = burst(&self.config, tape, trade.price) else {
             return;
         };
+        tape.last_alert = Some(now.utc_nanos);
         let first = tape.window.front().map(|s| s.first.clone());
-        let alert = explain(&self.config, shared, trade, now, &burst, first);
-        self.symbols[slot]
-            .as_mut()
-            .expect("just inserted")
-            .last_alert = Some(now.utc_nanos);
-        alerts.push(alert);
+        alerts.push(explain(&self.config, shared, trade, now, &burst, first));
     }
 
     /// Each symbol's tape, by handle.

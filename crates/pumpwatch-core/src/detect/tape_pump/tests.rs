@@ -53,8 +53,9 @@ fn quiet_tape(
     let mut i = 0u64;
     while t < minutes as f64 * 60.0 {
         // A tick up and down around the price.
-        let p = price * (1.0 + if i % 2 == 0 { 0.002 } else { -0.002 });
-        let side = if i % 2 == 0 { "buy" } else { "sell" };
+        let up = i % 2 == 0;
+        let p = price * (1.0 + if up { 0.002 } else { -0.002 });
+        let side = if up { "buy" } else { "sell" };
         events.push(print(
             t,
             symbol,
