@@ -10,6 +10,7 @@ use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::chunked::ChunkedVec;
+use crate::config::EngineSettings;
 use crate::intern::IdMap;
 use crate::market::local_day;
 use crate::snapshot::codec;
@@ -21,6 +22,10 @@ const IDENTITIES_MAX: usize = 8;
 const AUTH_NOTES_MAX: usize = 8;
 /// Fills kept per account for evidence.
 const FILLS_MAX: usize = 64;
+/// Recent failed logins remembered per account.
+const FAILURES_MAX: usize = 8;
+/// Failed logins this long (ns) before a successful one count against it.
+const FAILURES_BEFORE_NANOS: i64 = 15 * 60 * 1_000_000_000;
 
 /// One holding: what was held at the start of the day and what is held now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,8 +89,19 @@ pub struct AuthNote {
     pub id: Id,
     /// A device or IP this account had not shown before (and it had shown another).
     pub new_device: bool,
+    /// A network (ASN) this account had not logged in from before (and it had from another).
+    pub new_network: bool,
+    /// From a hosting, VPS or proxy network (`engine.hosting_asns`): no retail customer's
+    /// home line.
+    pub hosting_network: bool,
     pub foreign_country: bool,
     pub mfa_none: bool,
+    /// Failed logins of the account in the 15 minutes before this one.
+    pub failed_before: u8,
+    /// An ordinary login: from a home country, with a second factor, on a network the account
+    /// had logged in from before, and on a known device (or a new one — a new phone — on that
+    /// known network). Evidence that the account's owner is at the keyboard.
+    pub usual: bool,
     /// Where it came from, as the broker sent it, for the evidence an analyst reads.
     pub ip: Option<Id>,
     pub country: Option<Id>,
@@ -124,6 +140,9 @@ pub struct Activity {
     devices: Vec<u64>,
     ips: Vec<u64>,
     sessions: Vec<u64>,
+    networks: Vec<u64>,
+    /// Times (UTC nanos) of the latest failed logins, oldest first.
+    failures: Vec<i64>,
 }
 
 /// Read in place of the activity of an account that has shown none.
@@ -134,6 +153,8 @@ static NO_ACTIVITY: Activity = Activity {
     devices: Vec::new(),
     ips: Vec::new(),
     sessions: Vec::new(),
+    networks: Vec::new(),
+    failures: Vec::new(),
 };
 
 impl Activity {
@@ -145,6 +166,8 @@ impl Activity {
             devices: Vec::new(),
             ips: Vec::new(),
             sessions: Vec::new(),
+            networks: Vec::new(),
+            failures: Vec::new(),
         }
     }
 
@@ -160,6 +183,15 @@ impl Activity {
             .is_some_and(|ip| !self.ips.contains(&fingerprint(ip)));
         session_unseen || ip_unseen
     }
+}
+
+/// An ASN as brokers send it: `4837`, `AS4837` or `as4837`.
+pub fn parse_asn(text: &str) -> Option<u32> {
+    let digits = text
+        .strip_prefix("AS")
+        .or_else(|| text.strip_prefix("as"))
+        .unwrap_or(text);
+    digits.parse().ok()
 }
 
 /// A 64-bit hash of an id, for sets of ids kept small (devices, sessions, a symbol's buyers).
@@ -265,24 +297,75 @@ impl AccountState {
         self.sod_cash = amount;
     }
 
-    pub fn apply_auth(&mut self, ts: Timestamp, auth: &Auth, home_countries: &[String]) {
+    /// Applies a login, logout, failed login or account change. Devices, IPs, networks and
+    /// sessions are learned from successful logins only (a failed attempt does not make the
+    /// attacker's device known); failed logins are remembered for the next success.
+    pub fn apply_auth(&mut self, ts: Timestamp, auth: &Auth, settings: &EngineSettings) {
         let activity = self.activity_mut();
+        let is_login = auth.action == AuthAction::LoginSuccess;
+        if auth.action == AuthAction::LoginFailure {
+            if activity.failures.len() == FAILURES_MAX {
+                activity.failures.remove(0);
+            }
+            activity.failures.push(ts.utc_nanos);
+            return;
+        }
         let had_history = !activity.devices.is_empty() || !activity.ips.is_empty();
-        let new_device = auth
-            .device_id
-            .as_deref()
-            .is_some_and(|d| remember(&mut activity.devices, fingerprint(d)));
-        let new_ip = auth
-            .ip
-            .as_deref()
-            .is_some_and(|ip| remember(&mut activity.ips, fingerprint(ip)));
+        let had_networks = !activity.networks.is_empty();
+        let (mut new_device, mut new_ip, mut new_network) = (false, false, false);
+        if is_login {
+            new_device = auth
+                .device_id
+                .as_deref()
+                .is_some_and(|d| remember(&mut activity.devices, fingerprint(d)));
+            new_ip = auth
+                .ip
+                .as_deref()
+                .is_some_and(|ip| remember(&mut activity.ips, fingerprint(ip)));
+            new_network = auth
+                .asn
+                .as_deref()
+                .is_some_and(|asn| remember(&mut activity.networks, fingerprint(asn)));
+        }
         if let Some(session) = auth.session_id.as_deref() {
             remember(&mut activity.sessions, fingerprint(session));
         }
-        let is_login = auth.action == AuthAction::LoginSuccess;
         if !is_login && !auth.action.is_account_change() {
             return;
         }
+        let since = ts.utc_nanos - FAILURES_BEFORE_NANOS;
+        let failed_before = if is_login {
+            let n = activity
+                .failures
+                .iter()
+                .filter(|t| **t >= since && **t <= ts.utc_nanos)
+                .count();
+            activity.failures.clear();
+            u8::try_from(n).unwrap_or(u8::MAX)
+        } else {
+            0
+        };
+        let foreign_country = auth
+            .country
+            .as_deref()
+            .is_some_and(|c| !settings.home_countries.iter().any(|h| h == c));
+        let hosting_network = auth
+            .asn
+            .as_deref()
+            .and_then(parse_asn)
+            .is_some_and(|asn| settings.hosting_asns.contains(&asn));
+        let mfa_none = auth.mfa.as_deref() == Some("none");
+        let new_device = is_login && had_history && (new_device || new_ip);
+        let new_network = is_login && had_networks && new_network;
+        let known_network = had_networks && !new_network && auth.asn.is_some();
+        let usual = is_login
+            && had_history
+            && (!new_device || known_network)
+            && !new_network
+            && !foreign_country
+            && !hosting_network
+            && auth.mfa.is_some()
+            && !mfa_none;
         let id = auth
             .session_id
             .clone()
@@ -295,12 +378,13 @@ impl AccountState {
                 ts,
                 action: auth.action,
                 id,
-                new_device: is_login && had_history && (new_device || new_ip),
-                foreign_country: auth
-                    .country
-                    .as_deref()
-                    .is_some_and(|c| !home_countries.iter().any(|h| h == c)),
-                mfa_none: auth.mfa.as_deref() == Some("none"),
+                new_device,
+                new_network,
+                hosting_network,
+                foreign_country,
+                mfa_none,
+                failed_before,
+                usual,
                 ip: auth.ip.clone(),
                 country: auth.country.clone(),
                 asn: auth.asn.clone(),
@@ -719,7 +803,7 @@ mod tests {
             channel: None,
             session_id: None,
         };
-        let home = vec!["JP".to_string()];
+        let home = EngineSettings::default();
         account.apply_auth(ts(0), &login("d1", "JP"), &home);
         account.apply_auth(ts(10), &login("d1", "JP"), &home);
         account.apply_auth(ts(20), &login("d2", "VN"), &home);
@@ -729,6 +813,50 @@ mod tests {
             .map(|(_, n)| (n.new_device, n.foreign_country))
             .collect();
         assert_eq!(notes, vec![(false, false), (false, false), (true, true)]);
+    }
+
+    #[test]
+    fn a_login_reads_its_network_its_failures_and_whether_it_is_usual() {
+        let mut account = AccountState::new("A1".into(), 16);
+        let auth = |action: AuthAction, device: &str, asn: &str, mfa: &str| Auth {
+            account_id: "A1".into(),
+            action,
+            ip: Some(format!("ip-{device}").into()),
+            device_id: Some(device.into()),
+            user_agent: None,
+            country: Some("JP".into()),
+            asn: Some(asn.into()),
+            mfa: Some(mfa.into()),
+            channel: None,
+            session_id: None,
+        };
+        let settings = EngineSettings::default();
+        let home_asn = "2516";
+        account.apply_auth(ts(0), &auth(AuthAction::LoginSuccess, "d1", home_asn, "sms"), &settings);
+        account.apply_auth(ts(60), &auth(AuthAction::LoginSuccess, "d1", home_asn, "sms"), &settings);
+        // Two failures from the attacker's VPS, then its success: the failures do not make
+        // its device known.
+        for t in [100, 110] {
+            account.apply_auth(ts(t), &auth(AuthAction::LoginFailure, "dx", "AS16509", "none"), &settings);
+        }
+        account.apply_auth(ts(120), &auth(AuthAction::LoginSuccess, "dx", "AS16509", "none"), &settings);
+        let notes: Vec<(bool, bool, bool, u8, bool)> = account
+            .auth()
+            .iter()
+            .map(|(_, n)| (n.new_device, n.new_network, n.hosting_network, n.failed_before, n.usual))
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                // The first login has no history to be usual or new against.
+                (false, false, false, 0, false),
+                (false, false, false, 0, true),
+                (true, true, true, 2, false),
+            ]
+        );
+        assert_eq!(parse_asn("AS4837"), Some(4837));
+        assert_eq!(parse_asn("4837"), Some(4837));
+        assert_eq!(parse_asn("cloud"), None);
     }
 
     #[test]

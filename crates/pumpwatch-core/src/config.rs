@@ -45,7 +45,22 @@ pub struct EngineSettings {
     pub session_secs: u64,
     /// Countries (ISO 3166 alpha-2) the broker's customers normally log in from.
     pub home_countries: Vec<String>,
+    /// Autonomous systems of hosting, VPS, cloud and proxy providers: a login from one is no
+    /// customer's home or mobile line. The default lists large providers; a broker would load
+    /// its threat-intelligence vendor's list here.
+    pub hosting_asns: Vec<u32>,
+    /// Logins from one IP or device are linked across accounts within this window (s): shared
+    /// attacker infrastructure.
+    pub shared_login_window_secs: u64,
 }
+
+/// Well-known hosting and cloud networks (AWS, Google Cloud, Microsoft, DigitalOcean, OVH,
+/// Hetzner, Linode, Vultr, Sakura Internet, GMO, Alibaba, Tencent, Oracle, Contabo, M247,
+/// Leaseweb).
+pub const DEFAULT_HOSTING_ASNS: [u32; 21] = [
+    16509, 14618, 396982, 8075, 14061, 16276, 24940, 63949, 20473, 9370, 7684, 7506, 45102,
+    37963, 132203, 45090, 31898, 51167, 9009, 60781, 28753,
+];
 
 impl Default for EngineSettings {
     fn default() -> Self {
@@ -59,6 +74,8 @@ impl Default for EngineSettings {
             holdings_per_account_max: 256,
             session_secs: 18_000,
             home_countries: vec!["JP".to_string()],
+            hosting_asns: DEFAULT_HOSTING_ASNS.to_vec(),
+            shared_login_window_secs: 7_200,
         }
     }
 }
@@ -138,6 +155,11 @@ impl EngineConfig {
                 .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
             "engine.home_countries",
             "must be ISO 3166 alpha-2 codes such as \"JP\"",
+        )?;
+        check(
+            (60..=7 * 86_400).contains(&e.shared_login_window_secs),
+            "engine.shared_login_window_secs",
+            "must be between 60 and 604800",
         )?;
         self.rules.validate()
     }

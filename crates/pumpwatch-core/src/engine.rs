@@ -15,6 +15,7 @@ use crate::detect::{RuleSet, Shared};
 use crate::market::Market;
 use crate::partition::Partition;
 use crate::reorder::{self, Admission, Lateness, Released, ReorderBuffer, ReorderImage};
+use crate::crowd::SharedLogins;
 use crate::snapshot::{self, SnapshotError};
 use crate::stats::EngineStats;
 
@@ -72,6 +73,8 @@ pub struct Engine {
     reorder: ReorderBuffer,
     market: Market,
     accounts: Accounts,
+    /// Every account's recent logins by IP and device (each engine of a split keeps them all).
+    logins: SharedLogins,
     stats: EngineStats,
     rules: RuleSet,
     /// The second (UTC nanos) of the next watermark tick, `i64::MIN` before the first
@@ -101,6 +104,7 @@ impl Engine {
             ),
             market: Market::new(e.symbols_max),
             accounts: Accounts::new(e.accounts_max, e.orders_per_account_max),
+            logins: SharedLogins::new(e.shared_login_window_secs),
             stats: EngineStats::default(),
             rules: RuleSet::new(&config.rules),
             next_tick_nanos: i64::MIN,
@@ -246,6 +250,7 @@ impl Engine {
             reorder,
             market,
             accounts,
+            logins,
             stats,
             rules,
             next_tick_nanos,
@@ -258,6 +263,7 @@ impl Engine {
                 partition: *partition,
                 market,
                 accounts,
+                logins,
                 stats,
                 rules,
                 next_tick_nanos,
@@ -266,10 +272,14 @@ impl Engine {
     }
 }
 
-/// Whether another engine's account's event of this type changes shared symbol state (a buy
-/// order's distinct buyer, a fill's price), so every engine of a split must apply it.
+/// Whether another engine's account's event of this type changes shared state (a buy order's
+/// distinct buyer, a fill's price, a login's IP and device), so every engine of a split must
+/// apply it.
 fn matters_to_others(event_type: EventType) -> bool {
-    matches!(event_type, EventType::Order | EventType::Execution)
+    matches!(
+        event_type,
+        EventType::Order | EventType::Execution | EventType::Auth
+    )
 }
 
 fn floor_second(nanos: i64) -> i64 {
@@ -283,10 +293,12 @@ impl Engine {
         let mut body = Vec::new();
         let reorder = self.reorder.image();
         let rules = self.rules.save_states();
-        let parts: [&dyn erased::Part; 6] = [
+        let logins = self.logins.image();
+        let parts: [&dyn erased::Part; 7] = [
             &reorder,
             &self.market,
             &self.accounts,
+            &logins,
             &rules,
             &self.stats,
             &self.next_tick_nanos,
@@ -316,6 +328,10 @@ impl Engine {
             Market::deserialize_with_limit(&mut de, e.symbols_max).map_err(SnapshotError::from)?;
         let accounts = AccountsImage::deserialize(&mut de).map_err(SnapshotError::from)?;
         engine.accounts = Accounts::from_image(accounts, e.accounts_max, e.orders_per_account_max);
+        engine
+            .logins
+            .restore(&mut de)
+            .map_err(SnapshotError::from)?;
         let rules = Vec::<(String, Vec<u8>)>::deserialize(&mut de).map_err(SnapshotError::from)?;
         engine.rules.restore_states(&rules)?;
         engine.stats = EngineStats::deserialize(&mut de).map_err(SnapshotError::from)?;
@@ -362,6 +378,7 @@ struct State<'e> {
     partition: Partition,
     market: &'e mut Market,
     accounts: &'e mut Accounts,
+    logins: &'e mut SharedLogins,
     stats: &'e mut EngineStats,
     rules: &'e mut RuleSet,
     next_tick_nanos: &'e mut i64,
@@ -422,7 +439,7 @@ impl State<'_> {
             utc_nanos: tick,
             offset_secs,
         };
-        let shared = shared(self.market, &self.config.engine, self.version);
+        let shared = shared(self.market, self.logins, &self.config.engine, self.version);
         let mut fired: Vec<(u32, &'static str, Alert)> = Vec::new();
         let mut names: Vec<&'static str> = Vec::new();
         self.rules.on_watermark(&shared, now, &mut |rule, alert| {
@@ -500,9 +517,13 @@ impl State<'_> {
                 .touch(&c.account_id, ts.utc_nanos)
                 .apply_cash(ts, c.amount),
             EventBody::Auth(a) => {
+                self.logins.note(ts, a);
+                if !owned {
+                    return;
+                }
                 let account = self.accounts.touch(&a.account_id, ts.utc_nanos);
-                account.apply_auth(ts, a, &settings.home_countries);
-                let shared = shared(self.market, settings, self.version);
+                account.apply_auth(ts, a, settings);
+                let shared = shared(self.market, self.logins, settings, self.version);
                 let mut firing = Self::firing(self.stats, out, event, arrival);
                 self.rules
                     .on_auth(&shared, account, a, ts, &mut |rule, alert| {
@@ -516,7 +537,7 @@ impl State<'_> {
                         // Every engine sees the tape and keeps the rules' symbol state; the
                         // market's engine alone reports what fires on it.
                         let reports = self.partition.reports_market();
-                        let shared = shared(self.market, settings, self.version);
+                        let shared = shared(self.market, self.logins, settings, self.version);
                         let mut firing = Self::firing(self.stats, out, event, arrival);
                         self.rules.on_trade(&shared, t, h, ts, &mut |rule, alert| {
                             if reports {
@@ -545,7 +566,7 @@ impl State<'_> {
                     e.price,
                     settings.holdings_per_account_max,
                 );
-                let shared = shared(self.market, settings, self.version);
+                let shared = shared(self.market, self.logins, settings, self.version);
                 let mut firing = Self::firing(self.stats, out, event, arrival);
                 self.rules
                     .on_execution(&shared, account, e, h, ts, &mut |rule, alert| {
@@ -568,7 +589,7 @@ impl State<'_> {
                 let Some(index) = account.apply_order(ts, o, h) else {
                     return;
                 };
-                let shared = shared(self.market, settings, self.version);
+                let shared = shared(self.market, self.logins, settings, self.version);
                 let mut firing = Self::firing(self.stats, out, event, arrival);
                 self.rules
                     .on_order(&shared, account, index, ts, &mut |rule, alert| {
@@ -580,9 +601,15 @@ impl State<'_> {
 }
 
 /// The shared state the rules' hooks read.
-fn shared<'a>(market: &'a Market, settings: &'a EngineSettings, version: &'a str) -> Shared<'a> {
+fn shared<'a>(
+    market: &'a Market,
+    logins: &'a SharedLogins,
+    settings: &'a EngineSettings,
+    version: &'a str,
+) -> Shared<'a> {
     Shared {
         market,
+        logins,
         settings,
         config_version: version,
     }

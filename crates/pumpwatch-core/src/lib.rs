@@ -11,6 +11,7 @@
 pub mod account;
 pub mod chunked;
 pub mod config;
+pub mod crowd;
 pub mod detect;
 pub mod engine;
 pub mod intern;

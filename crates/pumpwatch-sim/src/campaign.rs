@@ -18,6 +18,8 @@ use crate::rng::{chance, sub_rng, uniform, Stream};
 pub(crate) struct VictimRecord {
     pub acct: u32,
     pub takeover_start: i64,
+    /// The attacker's first order in the account.
+    pub first_order: Option<i64>,
     pub first_buy: Option<i64>,
     pub last_buy: Option<i64>,
 }
@@ -403,9 +405,15 @@ fn victim<R: Rng>(
             .min()
             .unwrap_or(wall(t0));
     }
+    let first_order = book.ev.orders[first_order..]
+        .iter()
+        .filter(|o| o.acct == v)
+        .map(|o| o.ts)
+        .min();
     VictimRecord {
         acct: v,
         takeover_start,
+        first_order,
         first_buy: buys.iter().min().copied(),
         last_buy: buys.iter().max().copied(),
     }

@@ -3,8 +3,11 @@
 //! Definitions (all over the labelled day):
 //! - a victim is *alerted* when any alert names its account; its first alert
 //!   is the earliest such alert by `ts`, whatever the rule;
-//! - *delay* = first alert − `takeover_start`, in seconds (negative when an
-//!   alert named the account before the takeover began);
+//! - *delay* = first alert − the attacker's first order (`first_takeover_order`,
+//!   or `takeover_start` in labels without it), in seconds (negative when an
+//!   alert named the account before that order); *delay from takeover start*
+//!   counts from `takeover_start` (the hijacked login, or the first order of a
+//!   stolen session);
 //! - *before last buy* = the first alert is strictly earlier than the
 //!   victim's `last_takeover_buy` (the share is over all victims);
 //! - *precision (named)* = named accounts that are victims or perpetrators /
@@ -43,6 +46,9 @@ pub struct EvalReport {
     pub delay_secs_median: Option<f64>,
     /// Nearest-rank 90th percentile.
     pub delay_secs_p90: Option<f64>,
+    /// The same from `takeover_start` (the login that began the takeover).
+    pub delay_from_takeover_start_secs_median: Option<f64>,
+    pub delay_from_takeover_start_secs_p90: Option<f64>,
     pub campaigns: u32,
     /// Campaigns with at least one alerted victim.
     pub campaigns_detected: u32,
@@ -164,6 +170,7 @@ struct VictimTruth {
     variant: String,
     campaign: String,
     takeover_start: i64,
+    first_order: i64,
     last_buy: Option<i64>,
 }
 
@@ -214,6 +221,11 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
                     .as_deref()
                     .and_then(parse_ts)
                     .ok_or_else(|| bad_time("takeover_start", &a.account_id))?;
+                let first_order = match a.first_takeover_order.as_deref() {
+                    None => start,
+                    Some(s) => parse_ts(s)
+                        .ok_or_else(|| bad_time("first_takeover_order", &a.account_id))?,
+                };
                 let last_buy = match a.last_takeover_buy.as_deref() {
                     None => None,
                     Some(s) => Some(
@@ -226,6 +238,7 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
                         variant: a.variant.clone(),
                         campaign: a.campaign_id.clone().unwrap_or_default(),
                         takeover_start: start,
+                        first_order,
                         last_buy,
                     },
                 );
@@ -283,6 +296,7 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
 
     // Victims: recall, timeliness, per-variant breakdown.
     let mut delays = Vec::new();
+    let mut delays_from_start = Vec::new();
     let mut alerted = 0u32;
     let mut before = 0u32;
     let mut missed = Vec::new();
@@ -296,7 +310,8 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
                 alerted += 1;
                 row.1 += 1;
                 detected_campaigns.insert(v.campaign.as_str());
-                delays.push((t - v.takeover_start) as f64 / 1e6);
+                delays.push((t - v.first_order) as f64 / 1e6);
+                delays_from_start.push((t - v.takeover_start) as f64 / 1e6);
                 if v.last_buy.is_some_and(|lb| t < lb) {
                     before += 1;
                     row.2 += 1;
@@ -306,6 +321,7 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
         }
     }
     delays.sort_by(f64::total_cmp);
+    delays_from_start.sort_by(f64::total_cmp);
 
     let mut variants_order: Vec<String> = crate::campaign_variants()
         .iter()
@@ -381,6 +397,8 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
         before_last_buy_share: ratio(u64::from(before), u64::from(n_victims)),
         delay_secs_median: median(&delays),
         delay_secs_p90: percentile(&delays, 0.9),
+        delay_from_takeover_start_secs_median: median(&delays_from_start),
+        delay_from_takeover_start_secs_p90: percentile(&delays_from_start, 0.9),
         campaigns: lab.campaigns.len() as u32,
         campaigns_detected: detected_campaigns.len() as u32,
         perpetrators: perps.len() as u32,
@@ -448,9 +466,15 @@ impl EvalReport {
         );
         let _ = writeln!(
             s,
-            "delay              median {}  p90 {}",
+            "delay              median {}  p90 {}  (from the first hijacked order)",
             secs(self.delay_secs_median),
             secs(self.delay_secs_p90)
+        );
+        let _ = writeln!(
+            s,
+            "                   median {}  p90 {}  (from the takeover's login)",
+            secs(self.delay_from_takeover_start_secs_median),
+            secs(self.delay_from_takeover_start_secs_p90)
         );
         let _ = writeln!(
             s,

@@ -54,6 +54,10 @@ pub struct AccountLabel {
     /// First attacker event in the account (victims only).
     #[serde(default)]
     pub takeover_start: Option<String>,
+    /// The attacker's first order in the account (victims only): where detection delay
+    /// starts.
+    #[serde(default)]
+    pub first_takeover_order: Option<String>,
     #[serde(default)]
     pub first_takeover_buy: Option<String>,
     #[serde(default)]

@@ -296,6 +296,7 @@ fn build_labels(
             campaign_id,
             variant: variant.to_string(),
             takeover_start: None,
+            first_takeover_order: None,
             first_takeover_buy: None,
             last_takeover_buy: None,
         };
@@ -309,6 +310,7 @@ fn build_labels(
                 );
                 if let Some(v) = by_acct.get(&a) {
                     l.takeover_start = Some(day.rfc3339(v.takeover_start));
+                    l.first_takeover_order = v.first_order.map(|t| day.rfc3339(t));
                     l.first_takeover_buy = v.first_buy.map(|t| day.rfc3339(t));
                     l.last_takeover_buy = v.last_buy.map(|t| day.rfc3339(t));
                 }

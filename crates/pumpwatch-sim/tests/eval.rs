@@ -16,6 +16,7 @@ const LABELS: &str = r#"{
   "accounts": [
     {"account_id": "A0000001", "role": "victim", "campaign_id": "C001", "variant": "full_liquidation",
      "takeover_start": "2025-03-17T13:00:00.000+09:00",
+     "first_takeover_order": "2025-03-17T13:01:00.000+09:00",
      "first_takeover_buy": "2025-03-17T13:05:00.000+09:00",
      "last_takeover_buy": "2025-03-17T13:10:00.000+09:00"},
     {"account_id": "A0000002", "role": "victim", "campaign_id": "C001", "variant": "full_liquidation",
@@ -75,8 +76,11 @@ fn known_answers() {
     assert!((r.recall - 2.0 / 3.0).abs() < 1e-12);
     assert_eq!(r.victims_alerted_before_last_buy, 1);
     assert!((r.before_last_buy_share - 1.0 / 3.0).abs() < 1e-12);
-    assert_eq!(r.delay_secs_median, Some(660.0));
+    // From the first hijacked order: V1's is 13:01 (60 s), V2 has none and counts from its
+    // takeover start (1200 s).
+    assert_eq!(r.delay_secs_median, Some(630.0));
     assert_eq!(r.delay_secs_p90, Some(1200.0));
+    assert_eq!(r.delay_from_takeover_start_secs_median, Some(660.0));
     // Named: A1, A2, A9 (true) and A20, A100, A101 (false).
     assert_eq!((r.named_accounts, r.named_accounts_true), (6, 3));
     assert_eq!(r.precision_named, Some(0.5));

@@ -15,6 +15,15 @@ pub fn yen(amount: f64) -> String {
     }
 }
 
+/// `1 sell order`, `3 sell orders`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `94%`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::AccountState;
 use crate::config::{ConfigError, EngineSettings};
+use crate::crowd::SharedLogins;
 use crate::market::Market;
 use crate::snapshot::SnapshotError;
 use ato_liquidation_thin_buy::AtoLiquidationThinBuy;
@@ -46,6 +47,8 @@ impl RulesConfig {
 #[derive(Clone, Copy, Debug)]
 pub struct Shared<'a> {
     pub market: &'a Market,
+    /// Every account's recent logins by IP and device: shared infrastructure.
+    pub logins: &'a SharedLogins,
     pub settings: &'a EngineSettings,
     /// Stamped on every alert.
     pub config_version: &'a str,
@@ -55,8 +58,13 @@ pub struct Shared<'a> {
 /// state, in event-time order; a rule pushes what fires into `alerts`. Every hook but the
 /// ones a rule needs does nothing.
 pub trait Rule: std::fmt::Debug + Send {
-    /// The rule id alerts carry.
+    /// The rule's id: its snapshot state's name, and the id its alerts carry.
     fn name(&self) -> &'static str;
+
+    /// Every id this rule's alerts may carry (a rule with stages raises more than one).
+    fn rule_ids(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// How far back (s) the rule reads an account's order, fill and login windows.
     fn history_secs(&self) -> u64;
@@ -226,7 +234,13 @@ impl RuleSet {
             hook(rule.as_mut(), &mut alerts);
             let name = rule.name();
             for alert in alerts.drain(..) {
-                fired(name, alert);
+                let id = rule
+                    .rule_ids()
+                    .iter()
+                    .copied()
+                    .find(|id| *id == alert.rule)
+                    .unwrap_or(name);
+                fired(id, alert);
             }
         }
     }

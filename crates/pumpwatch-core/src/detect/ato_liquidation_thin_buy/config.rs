@@ -33,13 +33,40 @@ pub struct Config {
     /// With no volume baseline and no market cap known, a symbol priced at or below this is
     /// treated as thin. Also a score booster: the 2025 targets were priced ¥100–200.
     pub low_price_max: f64,
+    /// A symbol that is not thin by size still counts as a target while it is running: up at
+    /// least this fraction on its previous close (0.2 = +20%)...
+    pub running_change_min: f64,
+    /// ...on a day volume already at least this multiple of its normal daily volume. A pump
+    /// can lift a mid-sized name out of the thin range; 0 turns the running test off.
+    pub running_volume_of_adv_min: f64,
     /// Intraday volume must have been observed for this long (s) before it is trusted as a
     /// baseline when the instrument gives no `adv_shares`.
     pub learned_baseline_min_secs: u64,
-    /// After an alert, the same account does not alert again for this long (s).
+    /// Identity points (new device 10, new network 6, hosting network 8, abroad 8 — the three
+    /// network signals together at most 12 —, no MFA 8, failed logins 5, account change 8,
+    /// unseen session 10, shared infrastructure 10) that make a login context strong, one of
+    /// the signals about where the session came from.
+    pub strong_login_points_min: f64,
+    /// With a strong login context a smaller liquidation is enough (the partial liquidation)...
+    pub strong_login_liquidation_fraction_min: f64,
+    /// ...a smaller share of the proceeds spent (so the first thin buy is caught; also the
+    /// share of portfolio and cash that margin buys must reach, with no size against the
+    /// symbol's volume)...
+    pub strong_login_spend_of_proceeds_min: f64,
+    /// ...and a smaller buy value (yen).
+    pub strong_login_buy_value_min: f64,
+    /// `ato_session_liquidation`: with a strong login context, sells worth this share of the
+    /// start-of-day portfolio raise an alert before any buy (0 turns it off)...
+    pub session_liquidation_fraction_min: f64,
+    /// ...when they are worth at least this (yen).
+    pub session_sold_value_min: f64,
+    /// After an alert, the same account does not alert again under the same rule for this
+    /// long (s).
     pub realert_secs: u64,
-    /// Alerts scoring at least this recommend `hold_orders`; below it `step_up_auth`.
+    /// Alerts scoring at least this recommend `hold_orders`...
     pub hold_orders_score_min: u8,
+    /// ...at least this `step_up_auth`; below it `notify_customer` (ask the owner).
+    pub step_up_auth_score_min: u8,
     /// At most this many evidence entries per alert (the trigger is always included).
     pub evidence_max: usize,
 }
@@ -57,9 +84,18 @@ impl Default for Config {
             thin_adv_value_max: 50_000_000.0,
             thin_market_cap_max: 5_000_000_000.0,
             low_price_max: 500.0,
+            running_change_min: 0.2,
+            running_volume_of_adv_min: 1.0,
             learned_baseline_min_secs: 1_800,
+            strong_login_points_min: 16.0,
+            strong_login_liquidation_fraction_min: 0.1,
+            strong_login_spend_of_proceeds_min: 0.05,
+            strong_login_buy_value_min: 300_000.0,
+            session_liquidation_fraction_min: 0.1,
+            session_sold_value_min: 500_000.0,
             realert_secs: 10_800,
-            hold_orders_score_min: 50,
+            hold_orders_score_min: 65,
+            step_up_auth_score_min: 40,
             evidence_max: 40,
         }
     }
@@ -114,6 +150,16 @@ impl Config {
             "must not be negative",
         )?;
         check(
+            r.running_change_min > 0.0 && r.running_change_min.is_finite(),
+            "rules.ato_liquidation_thin_buy.running_change_min",
+            "must be a positive fraction",
+        )?;
+        check(
+            r.running_volume_of_adv_min >= 0.0 && r.running_volume_of_adv_min.is_finite(),
+            "rules.ato_liquidation_thin_buy.running_volume_of_adv_min",
+            "must not be negative (0 turns the running test off)",
+        )?;
+        check(
             r.learned_baseline_min_secs <= 86_400,
             "rules.ato_liquidation_thin_buy.learned_baseline_min_secs",
             "must be at most 86400",
@@ -124,9 +170,43 @@ impl Config {
             "must be at most a week (604800)",
         )?;
         check(
+            r.strong_login_points_min > 0.0 && r.strong_login_points_min <= 100.0,
+            "rules.ato_liquidation_thin_buy.strong_login_points_min",
+            "must be in (0, 100]",
+        )?;
+        fraction(
+            r.strong_login_liquidation_fraction_min,
+            "rules.ato_liquidation_thin_buy.strong_login_liquidation_fraction_min",
+        )?;
+        check(
+            r.strong_login_spend_of_proceeds_min > 0.0 && r.strong_login_spend_of_proceeds_min <= 10.0,
+            "rules.ato_liquidation_thin_buy.strong_login_spend_of_proceeds_min",
+            "must be in (0, 10]",
+        )?;
+        check(
+            r.strong_login_buy_value_min >= 0.0 && r.strong_login_buy_value_min.is_finite(),
+            "rules.ato_liquidation_thin_buy.strong_login_buy_value_min",
+            "must be a non-negative amount",
+        )?;
+        check(
+            (0.0..=1.0).contains(&r.session_liquidation_fraction_min),
+            "rules.ato_liquidation_thin_buy.session_liquidation_fraction_min",
+            "must be between 0 (off) and 1",
+        )?;
+        check(
+            r.session_sold_value_min >= 0.0 && r.session_sold_value_min.is_finite(),
+            "rules.ato_liquidation_thin_buy.session_sold_value_min",
+            "must be a non-negative amount",
+        )?;
+        check(
             r.hold_orders_score_min <= 100,
             "rules.ato_liquidation_thin_buy.hold_orders_score_min",
             "must be at most 100",
+        )?;
+        check(
+            r.step_up_auth_score_min <= r.hold_orders_score_min,
+            "rules.ato_liquidation_thin_buy.step_up_auth_score_min",
+            "must be at most hold_orders_score_min",
         )?;
         check(
             (1..=1_000).contains(&r.evidence_max),

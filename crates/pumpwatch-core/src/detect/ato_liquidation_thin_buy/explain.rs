@@ -4,10 +4,20 @@
 
 use pumpwatch_model::{Decimal, Evidence, Side, Timestamp};
 
+use super::identity::Identity;
 use super::{leg_value, to_f64, Context, Measures, Target, NANOS_PER_SEC};
 use crate::account::{AccountState, OrderLeg};
-use crate::detect::format::{duration, percent, yen};
+use crate::detect::format::{duration, percent, plural, yen};
 use crate::market::Market;
+
+/// `+40%`, `-3%`: a change with its sign.
+fn signed_percent(change: f64) -> String {
+    if change >= 0.0 {
+        format!("+{}", percent(change))
+    } else {
+        format!("-{}", percent(-change))
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn summary(
@@ -23,13 +33,25 @@ pub(super) fn summary(
     trigger: &OrderLeg,
     now: Timestamp,
 ) -> String {
-    let names: Vec<&str> = targets
+    // A target that is not thin by size is named with the run that made it one.
+    let names: Vec<String> = targets
         .iter()
-        .map(|t| market.get(t.symbol).symbol().as_str())
+        .map(|t| {
+            let view = market.get(t.symbol);
+            match view.change_vs_prev_close().filter(|_| t.running) {
+                Some(change) => format!("{} (running, {} on the day)", view.symbol(), signed_percent(change)),
+                None => view.symbol().to_string(),
+            }
+        })
         .collect();
+    let kind = if targets.iter().all(|t| t.running) {
+        "symbol"
+    } else {
+        "thin symbol"
+    };
     let target_text = match names.as_slice() {
-        [one] => format!("thin symbol {one}"),
-        many => format!("thin symbols {}", many.join(", ")),
+        [one] => format!("{kind} {one}"),
+        many => format!("{kind}s {}", many.join(", ")),
     };
     let price = order_prices(&targets[0], market);
     let adv = if adv_share > 0.0 {
@@ -43,10 +65,10 @@ pub(super) fn summary(
             .map(|t| duration((now.utc_nanos - t) / NANOS_PER_SEC))
             .unwrap_or_default();
         format!(
-            "sold {} of its {} portfolio ({} sell orders) within {since}, then ordered {} ({} of the proceeds)",
+            "sold {} of its {} portfolio ({}) within {since}, then ordered {} ({} of the proceeds)",
             percent(liquidated),
             yen(to_f64(m.portfolio_value)),
-            m.sell_orders,
+            plural(m.sell_orders, "sell order"),
             yen(to_f64(m.thin_buy_value)),
             percent(spend_of_proceeds.min(9.99)),
         )
@@ -123,14 +145,20 @@ pub(super) fn evidence(
         if !origin.is_empty() {
             flags.push(format!("from {}", origin.join(", ")));
         }
-        if note.new_device {
-            flags.push("new device or ip".into());
+        for (on, word) in [
+            (note.new_device, "new device or ip"),
+            (note.new_network, "new network"),
+            (note.hosting_network, "hosting network"),
+            (note.foreign_country, "foreign country"),
+            (note.mfa_none, "no mfa"),
+            (note.usual, "usual device and network"),
+        ] {
+            if on {
+                flags.push(word.into());
+            }
         }
-        if note.foreign_country {
-            flags.push("foreign country".into());
-        }
-        if note.mfa_none {
-            flags.push("no mfa".into());
+        if note.failed_before > 0 {
+            flags.push(format!("{} failed logins before", note.failed_before));
         }
         items.push((
             1,
@@ -203,6 +231,53 @@ pub(super) fn evidence(
             .then_with(|| a.id.cmp(&b.id))
     });
     kept
+}
+
+/// The login context in a sentence, or nothing when no signal is present.
+pub(super) fn login_sentence(identity: &Identity) -> String {
+    let mut text = String::new();
+    if identity.signals().next().is_some() {
+        text = format!(" The session came with {}.", identity.describe());
+    } else if identity.usual_only {
+        text = " The login was the owner's usual device and network, with a second factor.".into();
+    } else if !identity.any_auth {
+        text = " No login of the account was seen in the window.".into();
+    }
+    if !identity.shared_with.is_empty() {
+        text.push_str(&format!(
+            " {} other account{} logged in from the same IP or device within the shared-login window.",
+            identity.shared_with.len(),
+            if identity.shared_with.len() == 1 { "" } else { "s" }
+        ));
+    }
+    text
+}
+
+/// One evidence item per other account that logged in from the same IP or device (at most
+/// `max`): the accounts an analyst links into one case.
+pub(super) fn linked_accounts(identity: &Identity, now: Timestamp, max: usize) -> Vec<Evidence> {
+    identity
+        .shared_with
+        .iter()
+        .take(max)
+        .map(|other| Evidence {
+            kind: "linked_account".to_string(),
+            id: other.to_string(),
+            ts: now,
+            account_id: Some(other.to_string()),
+            symbol: None,
+            side: None,
+            qty: None,
+            price: None,
+            notional: None,
+            margin: None,
+            note: Some(if identity.shared_device {
+                "logged in from the same IP or device".to_string()
+            } else {
+                "logged in from the same IP".to_string()
+            }),
+        })
+        .collect()
 }
 
 fn evidence_item(kind: &str, id: &str, ts: Timestamp, account: &AccountState) -> Evidence {

@@ -3,11 +3,18 @@
 //! symbols it did not hold. Evaluated at the entry of each buy order, so the alert arrives while
 //! the rest of the attacker's orders can still be held.
 //!
-//! Its own state is the time of each account's last alert (no account alerts twice within
-//! `realert_secs`); everything else it reads is the engine's shared account and symbol state.
+//! With a strong login context (see [`identity`]) it also raises `ato_session_liquidation`
+//! at the sell orders, before any buy, and takes a smaller liquidation and a first thin buy as
+//! enough.
+//!
+//! Its own state is the time of each account's last alert of each of its two rule ids (no
+//! account alerts twice under one within `realert_secs`); everything else it reads is the
+//! engine's shared account, symbol and login state.
 
 mod config;
 mod explain;
+mod identity;
+mod session;
 
 use std::collections::BTreeMap;
 
@@ -18,10 +25,13 @@ use rustc_hash::FxHashMap;
 pub use self::config::Config;
 use super::{alert_id, Rule, Shared};
 use crate::account::{AccountState, OrderLeg};
+use self::identity::Identity;
 use crate::market::{Liquidity, Market};
 use crate::snapshot::SnapshotError;
 
 pub const RULE: &str = "ato_liquidation_thin_buy";
+/// The alert of a liquidation under a suspicious login, before any buy.
+pub const SESSION_RULE: &str = "ato_session_liquidation";
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// The last-alert map is pruned of entries past `realert_secs` when it grows past this.
@@ -33,6 +43,8 @@ pub struct AtoLiquidationThinBuy {
     config: Config,
     /// Account number → event time (UTC nanos) of its last alert.
     last_alert: FxHashMap<u32, i64>,
+    /// The same for `ato_session_liquidation`.
+    last_session_alert: FxHashMap<u32, i64>,
 }
 
 impl AtoLiquidationThinBuy {
@@ -40,22 +52,28 @@ impl AtoLiquidationThinBuy {
         AtoLiquidationThinBuy {
             config,
             last_alert: FxHashMap::default(),
+            last_session_alert: FxHashMap::default(),
         }
     }
+}
 
-    fn alerted_recently(&self, account: u32, now_nanos: i64) -> bool {
-        self.last_alert
-            .get(&account)
-            .is_some_and(|t| now_nanos - t < self.config.realert_secs as i64 * NANOS_PER_SEC)
-    }
+fn alerted_recently(last: &FxHashMap<u32, i64>, realert_secs: u64, account: u32, now: i64) -> bool {
+    last.get(&account)
+        .is_some_and(|t| now - t < realert_secs as i64 * NANOS_PER_SEC)
+}
 
-    fn note_alert(&mut self, account: u32, now_nanos: i64) {
-        if self.last_alert.len() >= LAST_ALERTS_PRUNE_AT {
-            let realert = self.config.realert_secs as i64 * NANOS_PER_SEC;
-            self.last_alert.retain(|_, t| now_nanos - *t < realert);
-        }
-        self.last_alert.insert(account, now_nanos);
+fn note_alert(last: &mut FxHashMap<u32, i64>, realert_secs: u64, account: u32, now: i64) {
+    if last.len() >= LAST_ALERTS_PRUNE_AT {
+        let realert = realert_secs as i64 * NANOS_PER_SEC;
+        last.retain(|_, t| now - *t < realert);
     }
+    last.insert(account, now);
+}
+
+fn sorted_entries(map: &FxHashMap<u32, i64>) -> Vec<(u32, i64)> {
+    let mut entries: Vec<(u32, i64)> = map.iter().map(|(a, t)| (*a, *t)).collect();
+    entries.sort_unstable();
+    entries
 }
 
 impl Rule for AtoLiquidationThinBuy {
@@ -63,21 +81,28 @@ impl Rule for AtoLiquidationThinBuy {
         RULE
     }
 
+    fn rule_ids(&self) -> &'static [&'static str] {
+        &[RULE, SESSION_RULE]
+    }
+
     fn history_secs(&self) -> u64 {
         self.config.window_secs
     }
 
-    /// The last-alert map as its entries sorted by account.
+    /// The last-alert maps as their entries sorted by account.
     fn save_state(&self) -> Vec<u8> {
-        let mut last_alert: Vec<(u32, i64)> =
-            self.last_alert.iter().map(|(a, t)| (*a, *t)).collect();
-        last_alert.sort_unstable();
-        postcard::to_stdvec(&last_alert).expect("a list of integers serializes")
+        let state = (
+            sorted_entries(&self.last_alert),
+            sorted_entries(&self.last_session_alert),
+        );
+        postcard::to_stdvec(&state).expect("lists of integers serialize")
     }
 
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
-        let last_alert: Vec<(u32, i64)> = postcard::from_bytes(bytes)?;
+        let (last_alert, last_session_alert): (Vec<(u32, i64)>, Vec<(u32, i64)>) =
+            postcard::from_bytes(bytes)?;
         self.last_alert = last_alert.into_iter().collect();
+        self.last_session_alert = last_session_alert.into_iter().collect();
         Ok(())
     }
 
@@ -89,7 +114,18 @@ impl Rule for AtoLiquidationThinBuy {
         now: Timestamp,
         alerts: &mut Vec<Alert>,
     ) {
-        if self.alerted_recently(account.number, now.utc_nanos) {
+        let Some((_, leg)) = account.orders().iter().nth(index) else {
+            return;
+        };
+        let realert = self.config.realert_secs;
+        let (last, stage): (_, StageFn) = match leg.side {
+            Side::Buy => (&mut self.last_alert, evaluate),
+            Side::Sell if self.config.session_liquidation_fraction_min > 0.0 => {
+                (&mut self.last_session_alert, session::evaluate)
+            }
+            Side::Sell => return,
+        };
+        if alerted_recently(last, realert, account.number, now.utc_nanos) {
             return;
         }
         let ctx = Context {
@@ -97,12 +133,15 @@ impl Rule for AtoLiquidationThinBuy {
             session_secs: shared.settings.session_secs,
             config_version: shared.config_version,
         };
-        if let Some(alert) = evaluate(&ctx, account, shared.market, index, now) {
-            self.note_alert(account.number, now.utc_nanos);
+        if let Some(alert) = stage(&ctx, account, shared, index, now) {
+            note_alert(last, realert, account.number, now.utc_nanos);
             alerts.push(alert);
         }
     }
 }
+
+/// One stage's evaluation at the entry of the order at an index of the account's window.
+type StageFn = fn(&Context<'_>, &AccountState, &Shared<'_>, usize, Timestamp) -> Option<Alert>;
 
 /// What the evaluation needs besides the account and the market.
 #[derive(Clone, Copy, Debug)]
@@ -123,6 +162,8 @@ pub(super) struct Target {
     limits: Option<(Decimal, Decimal)>,
     /// Whether any of its buy orders was a market order.
     market_orders: bool,
+    /// Not thin by size: a target because it is running (see [`Context::is_running`]).
+    running: bool,
 }
 
 impl Target {
@@ -168,6 +209,28 @@ impl Context<'_> {
             self.config.learned_baseline_min_secs,
             self.session_secs,
         )
+    }
+
+    /// A target: thin, or running (see [`Context::is_running`]).
+    fn is_target(&self, market: &Market, symbol: u32, liquidity: &Liquidity) -> bool {
+        self.is_thin(liquidity) || self.is_running(market, symbol, liquidity)
+    }
+
+    /// Running: up `running_change_min` on the previous close on a day volume already
+    /// `running_volume_of_adv_min` times the normal daily volume — a pump under way, whatever
+    /// the symbol's size.
+    fn is_running(&self, market: &Market, symbol: u32, liquidity: &Liquidity) -> bool {
+        let c = self.config;
+        if c.running_volume_of_adv_min <= 0.0 {
+            return false;
+        }
+        let view = market.get(symbol);
+        let up = view
+            .change_vs_prev_close()
+            .is_some_and(|change| change >= c.running_change_min);
+        up && liquidity
+            .adv_shares
+            .is_some_and(|adv| adv > 0.0 && view.day_volume() as f64 >= adv * c.running_volume_of_adv_min)
     }
 
     /// Thin: a small normal daily traded value or a small market cap; with neither known, a low
@@ -235,7 +298,7 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
                     Some(t) => t.liquidity,
                     None => ctx.liquidity(market, leg.symbol, now),
                 };
-                if !ctx.is_thin(&liquidity) {
+                if !ctx.is_target(market, leg.symbol, &liquidity) {
                     continue;
                 }
                 let value = leg_value(leg, qty, market);
@@ -266,6 +329,7 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
                             liquidity,
                             limits: None,
                             market_orders: false,
+                            running: !ctx.is_thin(&liquidity),
                         };
                         target.note_limit(limit);
                         m.targets.push(target);
@@ -282,11 +346,12 @@ fn measure(ctx: &Context<'_>, account: &AccountState, market: &Market, now: Time
 fn evaluate(
     ctx: &Context<'_>,
     account: &AccountState,
-    market: &Market,
+    shared: &Shared<'_>,
     trigger_index: usize,
     now: Timestamp,
 ) -> Option<Alert> {
     let c = ctx.config;
+    let market = shared.market;
     let (_, trigger) = account.orders().iter().nth(trigger_index)?;
     if trigger.side != Side::Buy || trigger.cancelled {
         return None;
@@ -298,7 +363,11 @@ fn evaluate(
     {
         return None;
     }
-    if !ctx.is_thin(&ctx.liquidity(market, trigger.symbol, now)) {
+    if !ctx.is_target(
+        market,
+        trigger.symbol,
+        &ctx.liquidity(market, trigger.symbol, now),
+    ) {
         return None;
     }
     // The account's window may reach back further than this rule's (another rule's history).
@@ -339,19 +408,22 @@ fn evaluate(
         })
         .fold(0.0, f64::max);
 
-    let funded_by_sales =
-        liquidated >= c.liquidation_fraction_min && spend_of_proceeds >= c.spend_of_proceeds_min;
-    let funded_by_margin =
-        margin_share >= c.margin_spend_of_portfolio_min && adv_share >= c.margin_adv_share_min;
-    if !(funded_by_sales || funded_by_margin) || thin_buys < c.buy_value_min {
+    let identity = Identity::read(
+        account,
+        shared.logins,
+        cutoff,
+        now.utc_nanos,
+        m.unseen_session,
+    );
+    let thresholds = Thresholds::of(c, identity.strong(c.strong_login_points_min));
+    let funded_by_sales = liquidated >= thresholds.liquidation_fraction_min
+        && spend_of_proceeds >= thresholds.spend_of_proceeds_min;
+    let funded_by_margin = margin_share >= thresholds.margin_spend_of_portfolio_min
+        && adv_share >= thresholds.margin_adv_share_min;
+    if !(funded_by_sales || funded_by_margin) || thin_buys < thresholds.buy_value_min {
         return None;
     }
 
-    let identity = Identity::read(
-        account,
-        now.utc_nanos - ctx.window_nanos(),
-        m.unseen_session,
-    );
     let (score, score_parts) = score(
         c,
         &m,
@@ -389,7 +461,7 @@ fn evaluate(
         condition(
             funded_by_sales,
             round4(liquidated),
-            c.liquidation_fraction_min,
+            thresholds.liquidation_fraction_min,
         ),
     );
     features.insert(
@@ -397,7 +469,7 @@ fn evaluate(
         condition(
             funded_by_sales,
             round4(spend_of_proceeds),
-            c.spend_of_proceeds_min,
+            thresholds.spend_of_proceeds_min,
         ),
     );
     features.insert(
@@ -405,16 +477,20 @@ fn evaluate(
         condition(
             !funded_by_sales,
             round4(margin_share),
-            c.margin_spend_of_portfolio_min,
+            thresholds.margin_spend_of_portfolio_min,
         ),
     );
     features.insert(
         "thin_buy_value".into(),
-        Feature::at_least(thin_buys.round(), c.buy_value_min),
+        Feature::at_least(thin_buys.round(), thresholds.buy_value_min),
     );
     features.insert(
         "thin_buy_adv_share".into(),
-        condition(!funded_by_sales, round4(adv_share), c.margin_adv_share_min),
+        condition(
+            !funded_by_sales,
+            round4(adv_share),
+            thresholds.margin_adv_share_min,
+        ),
     );
     features.insert(
         "funded_by_sales".into(),
@@ -479,35 +555,38 @@ fn evaluate(
             },
         );
     }
+    // A target that is not thin by size was taken as running: its rise and its day volume
+    // are then the conditions.
+    let running_only = !ctx.is_thin(&main.liquidity);
     if let Some(change) = main_symbol.change_vs_prev_close() {
         features.insert(
             "target_change_vs_prev_close".into(),
-            Feature::info(round4(change)),
+            if running_only {
+                Feature::at_least(round4(change), c.running_change_min)
+            } else {
+                Feature::info(round4(change))
+            },
+        );
+    }
+    if let Some(adv) = main.liquidity.adv_shares.filter(|a| *a > 0.0) {
+        let multiple = round4(main_symbol.day_volume() as f64 / adv);
+        features.insert(
+            "target_day_volume_of_adv".into(),
+            if running_only {
+                Feature::at_least(multiple, c.running_volume_of_adv_min)
+            } else {
+                Feature::info(multiple)
+            },
         );
     }
     features.insert(
         "target_distinct_buyers_today".into(),
         Feature::info(main_symbol.distinct_buyers_today() as f64),
     );
+    identity_features(&identity, &mut features);
     features.insert(
-        "new_device_login".into(),
-        Feature::info(f64::from(u8::from(identity.new_device))),
-    );
-    features.insert(
-        "foreign_login".into(),
-        Feature::info(f64::from(u8::from(identity.foreign))),
-    );
-    features.insert(
-        "login_without_mfa".into(),
-        Feature::info(f64::from(u8::from(identity.mfa_none))),
-    );
-    features.insert(
-        "account_change".into(),
-        Feature::info(f64::from(u8::from(identity.account_change))),
-    );
-    features.insert(
-        "unseen_session".into(),
-        Feature::info(f64::from(u8::from(identity.unseen_session))),
+        "strong_login_context".into(),
+        Feature::info(f64::from(u8::from(thresholds.strong_login))),
     );
 
     let account_id = account.id.to_string();
@@ -529,12 +608,11 @@ fn evaluate(
         trigger,
         now,
     );
+    let summary = format!("{summary}{}", explain::login_sentence(&identity));
     let severity = Severity::from_score(score);
-    let action = if score >= c.hold_orders_score_min {
-        Action::HoldOrders
-    } else {
-        Action::StepUpAuth
-    };
+    let action = action_for(c, score);
+    let mut evidence = explain::evidence(ctx, account, market, &targets, trigger, now);
+    evidence.extend(explain::linked_accounts(&identity, now, ctx.config.evidence_max));
     Some(Alert {
         alert_id: alert_id(RULE, &account_id, &trigger.order_id, now.utc_nanos),
         rule: RULE.to_string(),
@@ -544,7 +622,7 @@ fn evaluate(
         account_ids: vec![account_id],
         symbols,
         summary,
-        evidence: explain::evidence(ctx, account, market, &targets, trigger, now),
+        evidence,
         features,
         action,
         config_version: ctx.config_version.to_string(),
@@ -555,34 +633,83 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// Identity signals in the window: how the account was reached.
-#[derive(Debug, Default)]
-struct Identity {
-    new_device: bool,
-    foreign: bool,
-    mfa_none: bool,
-    account_change: bool,
-    unseen_session: bool,
+/// The funding thresholds in force: the configured ones, or the lower ones of a strong login
+/// context.
+#[derive(Clone, Copy, Debug)]
+struct Thresholds {
+    strong_login: bool,
+    liquidation_fraction_min: f64,
+    spend_of_proceeds_min: f64,
+    buy_value_min: f64,
+    margin_spend_of_portfolio_min: f64,
+    margin_adv_share_min: f64,
 }
 
-impl Identity {
-    fn read(account: &AccountState, cutoff: i64, unseen_session: bool) -> Self {
-        let mut identity = Identity {
-            unseen_session,
-            ..Identity::default()
-        };
-        for (_, note) in account.auth().iter().filter(|(ts, _)| *ts >= cutoff) {
-            identity.new_device |= note.new_device;
-            identity.foreign |= note.foreign_country;
-            identity.mfa_none |= note.mfa_none;
-            identity.account_change |= note.action.is_account_change();
+impl Thresholds {
+    fn of(c: &Config, strong_login: bool) -> Self {
+        if strong_login {
+            Thresholds {
+                strong_login,
+                liquidation_fraction_min: c.strong_login_liquidation_fraction_min,
+                spend_of_proceeds_min: c.strong_login_spend_of_proceeds_min,
+                buy_value_min: c.strong_login_buy_value_min,
+                // Margin buys from such a session need no size against the symbol's volume.
+                margin_spend_of_portfolio_min: c.strong_login_spend_of_proceeds_min,
+                margin_adv_share_min: 0.0,
+            }
+        } else {
+            Thresholds {
+                strong_login,
+                liquidation_fraction_min: c.liquidation_fraction_min,
+                spend_of_proceeds_min: c.spend_of_proceeds_min,
+                buy_value_min: c.buy_value_min,
+                margin_spend_of_portfolio_min: c.margin_spend_of_portfolio_min,
+                margin_adv_share_min: c.margin_adv_share_min,
+            }
         }
-        identity
     }
 }
 
-/// 0–100: a base for the pattern itself, more the further past each threshold, more for the
-/// identity signals that usually come with a takeover.
+/// The recommended action of a score: hold the orders, ask for a second factor, or ask the
+/// owner.
+fn action_for(c: &Config, score: u8) -> Action {
+    if score >= c.hold_orders_score_min {
+        Action::HoldOrders
+    } else if score >= c.step_up_auth_score_min {
+        Action::StepUpAuth
+    } else {
+        Action::NotifyCustomer
+    }
+}
+
+/// Each identity signal as a 0/1 feature, and how many accounts share the login's IP or device.
+fn identity_features(identity: &Identity, features: &mut BTreeMap<String, Feature>) {
+    let flag = |on: bool| Feature::info(f64::from(u8::from(on)));
+    for (name, on) in [
+        ("new_device_login", identity.new_device),
+        ("new_network_login", identity.new_network),
+        ("hosting_network_login", identity.hosting_network),
+        ("foreign_login", identity.foreign),
+        ("login_without_mfa", identity.mfa_none),
+        ("failed_logins_before", identity.failed_logins),
+        ("account_change", identity.account_change),
+        ("unseen_session", identity.unseen_session),
+        ("usual_login", identity.usual_only),
+        ("auth_seen", identity.any_auth),
+    ] {
+        features.insert(name.into(), flag(on));
+    }
+    features.insert(
+        "shared_login_accounts".into(),
+        Feature::info(identity.shared_with.len() as f64),
+    );
+}
+
+/// 0–100: points for the pattern, more the further past each threshold, and the identity
+/// signals' points (see [`identity`]); an ordinary login takes points off. With the default
+/// thresholds, the pattern alone from the owner's usual login stays low (notify the
+/// customer), the pattern with no login seen is medium (step up authentication), and the
+/// pattern from a suspicious session is high or critical (hold the orders).
 #[allow(clippy::too_many_arguments)]
 fn score(
     c: &Config,
@@ -595,40 +722,27 @@ fn score(
     identity: &Identity,
 ) -> (u8, Vec<(&'static str, f64)>) {
     let unit = |x: f64| x.clamp(0.0, 1.0);
-    let mut parts: Vec<(&'static str, f64)> = vec![("base", 40.0)];
+    let mut parts: Vec<(&'static str, f64)> = vec![("base", 20.0)];
     if funded_by_sales {
-        parts.push((
-            "liquidation",
-            15.0 * unit(
-                (liquidated - c.liquidation_fraction_min)
-                    / (1.0 - c.liquidation_fraction_min).max(1e-9),
-            ),
-        ));
-        parts.push(("spend_of_proceeds", 10.0 * unit(spend_of_proceeds)));
+        parts.push(("liquidation", 10.0 * unit(liquidated)));
+        parts.push(("spend_of_proceeds", 8.0 * unit(spend_of_proceeds)));
     } else {
-        parts.push(("margin_spend", 25.0 * unit(margin_share)));
+        parts.push(("margin_spend", 18.0 * unit(margin_share)));
     }
-    parts.push(("volume_vs_normal", 10.0 * unit(adv_share)));
+    parts.push(("volume_vs_normal", 8.0 * unit(adv_share)));
     if m.targets
         .iter()
         .any(|t| t.liquidity.price.is_some_and(|p| p <= c.low_price_max))
     {
-        parts.push(("low_price_target", 5.0));
+        parts.push(("low_price_target", 3.0));
+    }
+    if m.targets.iter().any(|t| t.running) {
+        parts.push(("running_target", 3.0));
     }
     if m.aggressive_buys > 0 {
-        parts.push(("limits_above_market", 3.0));
+        parts.push(("limits_above_market", 4.0));
     }
-    for (signal, name, points) in [
-        (identity.new_device, "new_device", 8.0),
-        (identity.foreign, "foreign_login", 5.0),
-        (identity.mfa_none, "no_mfa", 5.0),
-        (identity.account_change, "account_change", 5.0),
-        (identity.unseen_session, "unseen_session", 4.0),
-    ] {
-        if signal {
-            parts.push((name, points));
-        }
-    }
+    parts.extend(identity.points());
     let total: f64 = parts.iter().map(|(_, points)| points).sum();
     (total.round().clamp(0.0, 100.0) as u8, parts)
 }
