@@ -832,18 +832,42 @@ mod tests {
         };
         let settings = EngineSettings::default();
         let home_asn = "2516";
-        account.apply_auth(ts(0), &auth(AuthAction::LoginSuccess, "d1", home_asn, "sms"), &settings);
-        account.apply_auth(ts(60), &auth(AuthAction::LoginSuccess, "d1", home_asn, "sms"), &settings);
+        account.apply_auth(
+            ts(0),
+            &auth(AuthAction::LoginSuccess, "d1", home_asn, "sms"),
+            &settings,
+        );
+        account.apply_auth(
+            ts(60),
+            &auth(AuthAction::LoginSuccess, "d1", home_asn, "sms"),
+            &settings,
+        );
         // Two failures from the attacker's VPS, then its success: the failures do not make
         // its device known.
         for t in [100, 110] {
-            account.apply_auth(ts(t), &auth(AuthAction::LoginFailure, "dx", "AS16509", "none"), &settings);
+            account.apply_auth(
+                ts(t),
+                &auth(AuthAction::LoginFailure, "dx", "AS16509", "none"),
+                &settings,
+            );
         }
-        account.apply_auth(ts(120), &auth(AuthAction::LoginSuccess, "dx", "AS16509", "none"), &settings);
+        account.apply_auth(
+            ts(120),
+            &auth(AuthAction::LoginSuccess, "dx", "AS16509", "none"),
+            &settings,
+        );
         let notes: Vec<(bool, bool, bool, u8, bool)> = account
             .auth()
             .iter()
-            .map(|(_, n)| (n.new_device, n.new_network, n.hosting_network, n.failed_before, n.usual))
+            .map(|(_, n)| {
+                (
+                    n.new_device,
+                    n.new_network,
+                    n.hosting_network,
+                    n.failed_before,
+                    n.usual,
+                )
+            })
             .collect();
         assert_eq!(
             notes,

@@ -58,8 +58,8 @@ pub struct EngineSettings {
 /// Hetzner, Linode, Vultr, Sakura Internet, GMO, Alibaba, Tencent, Oracle, Contabo, M247,
 /// Leaseweb).
 pub const DEFAULT_HOSTING_ASNS: [u32; 21] = [
-    16509, 14618, 396982, 8075, 14061, 16276, 24940, 63949, 20473, 9370, 7684, 7506, 45102,
-    37963, 132203, 45090, 31898, 51167, 9009, 60781, 28753,
+    16509, 14618, 396982, 8075, 14061, 16276, 24940, 63949, 20473, 9370, 7684, 7506, 45102, 37963,
+    132203, 45090, 31898, 51167, 9009, 60781, 28753,
 ];
 
 impl Default for EngineSettings {

@@ -78,7 +78,9 @@ impl SharedLogins {
         }
         let keys = [
             auth.ip.as_deref().map(|ip| Key::Ip(fingerprint(ip))),
-            auth.device_id.as_deref().map(|d| Key::Device(fingerprint(d))),
+            auth.device_id
+                .as_deref()
+                .map(|d| Key::Device(fingerprint(d))),
         ];
         for key in keys.into_iter().flatten() {
             let entries = self.by_key.entry(key).or_default();
@@ -99,7 +101,13 @@ impl SharedLogins {
     }
 
     /// The other accounts that logged in from `ip` or `device` within the window before `now`.
-    pub fn sharing(&self, account: &str, ip: Option<&str>, device: Option<&str>, now: i64) -> Sharing {
+    pub fn sharing(
+        &self,
+        account: &str,
+        ip: Option<&str>,
+        device: Option<&str>,
+        now: i64,
+    ) -> Sharing {
         let cutoff = now.saturating_sub(self.window_nanos);
         let others = |key: Option<Key>| -> Vec<Id> {
             let mut found: Vec<Id> = key
@@ -130,11 +138,8 @@ impl SharedLogins {
 
     /// The index for a snapshot: equal indexes give equal images.
     pub fn image(&self) -> impl Serialize {
-        let mut by_key: Vec<(Key, Vec<(i64, Id)>)> = self
-            .by_key
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect();
+        let mut by_key: Vec<(Key, Vec<(i64, Id)>)> =
+            self.by_key.iter().map(|(k, v)| (*k, v.clone())).collect();
         by_key.sort_by_key(|(k, _)| *k);
         Image {
             by_key,
@@ -143,10 +148,7 @@ impl SharedLogins {
     }
 
     /// Reads back what [`SharedLogins::image`] wrote.
-    pub fn restore<'de, D: serde::Deserializer<'de>>(
-        &mut self,
-        de: D,
-    ) -> Result<(), D::Error> {
+    pub fn restore<'de, D: serde::Deserializer<'de>>(&mut self, de: D) -> Result<(), D::Error> {
         let image = Image::deserialize(de)?;
         self.by_key = image.by_key.into_iter().collect();
         self.logins = image.logins;
@@ -206,7 +208,10 @@ mod tests {
     fn a_shared_ip_keeps_its_newest_accounts_and_sweeps_the_old() {
         let mut logins = SharedLogins::new(60);
         for i in 0..(ACCOUNTS_PER_KEY_MAX + 5) {
-            logins.note(at(i as i64), &login(&format!("A{i:03}"), "10.0.0.1", &format!("d{i}")));
+            logins.note(
+                at(i as i64),
+                &login(&format!("A{i:03}"), "10.0.0.1", &format!("d{i}")),
+            );
         }
         let s = logins.sharing("none", Some("10.0.0.1"), None, at(40).utc_nanos);
         assert_eq!(s.by_ip.len(), ACCOUNTS_PER_KEY_MAX);
@@ -215,7 +220,10 @@ mod tests {
         for i in 0..SWEEP_EVERY {
             logins.note(at(10_000), &login("B", &format!("ip{i}"), "db"));
         }
-        assert!(logins.sharing("none", Some("10.0.0.1"), None, at(10_000).utc_nanos).by_ip.is_empty());
+        assert!(logins
+            .sharing("none", Some("10.0.0.1"), None, at(10_000).utc_nanos)
+            .by_ip
+            .is_empty());
         assert!(logins.len() <= SWEEP_EVERY as usize + 1);
     }
 }

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{fingerprint, Accounts, AccountsImage};
 use crate::config::{ConfigError, EngineConfig, EngineSettings};
+use crate::crowd::SharedLogins;
 use crate::detect::{RuleSet, Shared};
 use crate::market::Market;
 use crate::partition::Partition;
 use crate::reorder::{self, Admission, Lateness, Released, ReorderBuffer, ReorderImage};
-use crate::crowd::SharedLogins;
 use crate::snapshot::{self, SnapshotError};
 use crate::stats::EngineStats;
 
@@ -389,7 +389,14 @@ struct Firing<'a> {
     stats: &'a mut EngineStats,
     out: &'a mut Vec<Output>,
     key: KeyOf<'a>,
+    /// The `seq` of the first alert of an event.
+    first_seq: u32,
 }
+
+/// The first `seq` of alerts that all-accounts hooks raise on an event: after the owner's
+/// alerts of the same event, whichever engine of a split raises them, so a split merges into
+/// one engine's order.
+const ALL_ACCOUNTS_FIRST_SEQ: u32 = 1 << 16;
 
 /// The firing key, or what it is computed from when an alert first fires: the content hash
 /// of an event's tie is not worth computing for every event that fires nothing.
@@ -415,7 +422,7 @@ impl Firing<'_> {
                     rank,
                     tie,
                     arrival,
-                    seq: 0,
+                    seq: self.first_seq,
                 }
             }
         };
@@ -465,6 +472,7 @@ impl State<'_> {
                     arrival: 0,
                     seq: place,
                 }),
+                first_seq: 0,
             };
             firing.fire(rule, alert);
         }
@@ -481,6 +489,27 @@ impl State<'_> {
             stats,
             out,
             key: KeyOf::Event { event, arrival },
+            first_seq: 0,
+        }
+    }
+
+    /// Runs the all-accounts hooks on an order, a fill or a login of any account (`symbol` is
+    /// the order's or fill's): in the market's engine only, after the owner's hooks.
+    fn all_accounts(&mut self, event: &Event, arrival: u64, symbol: u32, out: &mut Vec<Output>) {
+        if !self.partition.reports_market() || !self.rules.has_all_account_hooks() {
+            return;
+        }
+        let shared = shared(self.market, self.logins, &self.config.engine, self.version);
+        let mut firing = Self::firing(self.stats, out, event, arrival);
+        firing.first_seq = ALL_ACCOUNTS_FIRST_SEQ;
+        let fire = &mut |rule, alert| firing.fire(rule, alert);
+        match &event.body {
+            EventBody::Order(o) => self.rules.on_any_order(&shared, o, symbol, event.ts, fire),
+            EventBody::Execution(e) => self
+                .rules
+                .on_any_execution(&shared, e, symbol, event.ts, fire),
+            EventBody::Auth(a) => self.rules.on_any_auth(&shared, a, event.ts, fire),
+            _ => {}
         }
     }
 
@@ -518,17 +547,17 @@ impl State<'_> {
                 .apply_cash(ts, c.amount),
             EventBody::Auth(a) => {
                 self.logins.note(ts, a);
-                if !owned {
-                    return;
+                if owned {
+                    let account = self.accounts.touch(&a.account_id, ts.utc_nanos);
+                    account.apply_auth(ts, a, settings);
+                    let shared = shared(self.market, self.logins, settings, self.version);
+                    let mut firing = Self::firing(self.stats, out, event, arrival);
+                    self.rules
+                        .on_auth(&shared, account, a, ts, &mut |rule, alert| {
+                            firing.fire(rule, alert)
+                        });
                 }
-                let account = self.accounts.touch(&a.account_id, ts.utc_nanos);
-                account.apply_auth(ts, a, settings);
-                let shared = shared(self.market, self.logins, settings, self.version);
-                let mut firing = Self::firing(self.stats, out, event, arrival);
-                self.rules
-                    .on_auth(&shared, account, a, ts, &mut |rule, alert| {
-                        firing.fire(rule, alert)
-                    });
+                self.all_accounts(event, arrival, 0, out);
             }
             EventBody::Trade(t) => {
                 if let Some(h) = self.market.handle(&t.symbol) {
@@ -552,26 +581,10 @@ impl State<'_> {
                     return;
                 };
                 self.market.apply_fill(h, ts, e.qty, e.price);
-                if !owned {
-                    return;
+                if owned {
+                    self.owned_fill(event, arrival, e, h, out);
                 }
-                let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
-                account.apply_fill(
-                    ts,
-                    &e.exec_id,
-                    &e.order_id,
-                    h,
-                    e.side,
-                    e.qty,
-                    e.price,
-                    settings.holdings_per_account_max,
-                );
-                let shared = shared(self.market, self.logins, settings, self.version);
-                let mut firing = Self::firing(self.stats, out, event, arrival);
-                self.rules
-                    .on_execution(&shared, account, e, h, ts, &mut |rule, alert| {
-                        firing.fire(rule, alert)
-                    });
+                self.all_accounts(event, arrival, h, out);
             }
             EventBody::Order(o) => {
                 let Some(h) = self.market.handle(&o.symbol) else {
@@ -581,21 +594,69 @@ impl State<'_> {
                 if o.side == Side::Buy && o.action != OrderAction::Cancel {
                     self.market.note_buyer(h, ts, fingerprint(&o.account_id));
                 }
-                if !owned {
-                    return;
+                if owned {
+                    self.owned_order(event, arrival, o, h, out);
                 }
-                let account = self.accounts.touch(&o.account_id, ts.utc_nanos);
-                account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
-                let Some(index) = account.apply_order(ts, o, h) else {
-                    return;
-                };
-                let shared = shared(self.market, self.logins, settings, self.version);
-                let mut firing = Self::firing(self.stats, out, event, arrival);
-                self.rules
-                    .on_order(&shared, account, index, ts, &mut |rule, alert| {
-                        firing.fire(rule, alert)
-                    });
+                self.all_accounts(event, arrival, h, out);
             }
+        }
+    }
+
+    /// A fill of an account this engine owns: its state, then the rules' hooks.
+    fn owned_fill(
+        &mut self,
+        event: &Event,
+        arrival: u64,
+        e: &pumpwatch_model::Execution,
+        h: u32,
+        out: &mut Vec<Output>,
+    ) {
+        let ts = event.ts;
+        let settings = &self.config.engine;
+        {
+            let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
+            account.apply_fill(
+                ts,
+                &e.exec_id,
+                &e.order_id,
+                h,
+                e.side,
+                e.qty,
+                e.price,
+                settings.holdings_per_account_max,
+            );
+            let shared = shared(self.market, self.logins, settings, self.version);
+            let mut firing = Self::firing(self.stats, out, event, arrival);
+            self.rules
+                .on_execution(&shared, account, e, h, ts, &mut |rule, alert| {
+                    firing.fire(rule, alert)
+                });
+        }
+    }
+
+    /// An order of an account this engine owns: its window, then the rules' hooks.
+    fn owned_order(
+        &mut self,
+        event: &Event,
+        arrival: u64,
+        o: &pumpwatch_model::Order,
+        h: u32,
+        out: &mut Vec<Output>,
+    ) {
+        let ts = event.ts;
+        let settings = &self.config.engine;
+        {
+            let account = self.accounts.touch(&o.account_id, ts.utc_nanos);
+            account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
+            let Some(index) = account.apply_order(ts, o, h) else {
+                return;
+            };
+            let shared = shared(self.market, self.logins, settings, self.version);
+            let mut firing = Self::firing(self.stats, out, event, arrival);
+            self.rules
+                .on_order(&shared, account, index, ts, &mut |rule, alert| {
+                    firing.fire(rule, alert)
+                });
         }
     }
 }

@@ -60,6 +60,19 @@ pub struct Liquidity {
     pub market_cap: Option<f64>,
 }
 
+impl Liquidity {
+    /// Thin: a small normal daily traded value or a small market cap; with neither known, a low
+    /// price stands in.
+    pub fn is_thin(&self, adv_value_max: f64, market_cap_max: f64, low_price_max: f64) -> bool {
+        let by_value = self.adv_value.is_some_and(|v| v < adv_value_max);
+        let by_cap = self.market_cap.is_some_and(|v| v < market_cap_max);
+        let by_price = self.adv_value.is_none()
+            && self.market_cap.is_none()
+            && self.price.is_some_and(|p| p <= low_price_max);
+        by_value || by_cap || by_price
+    }
+}
+
 /// The part of a symbol's state that a trade print or a fill touches, kept in its own vector.
 ///
 /// Why: replaying a tape over thousands of symbols is bound by cache misses, one symbol's

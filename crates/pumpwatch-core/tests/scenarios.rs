@@ -158,7 +158,10 @@ fn assert_fires(name: &str, account: &str, trigger_order: &str) -> Alert {
     for other in &others {
         assert_eq!(other.rule, "ato_session_liquidation", "{name}: {other:#?}");
         assert_eq!(other.account_ids, alert.account_ids);
-        assert!(other.ts <= alert.ts, "{name}: the session alert comes first");
+        assert!(
+            other.ts <= alert.ts,
+            "{name}: the session alert comes first"
+        );
         assert_explained(name, other);
     }
     assert_eq!(alert.account_ids, vec![account.to_string()]);
@@ -243,7 +246,11 @@ fn full_liquidation_then_thin_buys_fires_on_the_order_that_completes_it() {
         .expect("the liquidation under that login alerts before any buy");
     assert_eq!(trigger_of(session).id, "O100-1");
     assert_eq!(session.action, pumpwatch_model::Action::HoldOrders);
-    assert!(session.summary.contains("new device"), "{}", session.summary);
+    assert!(
+        session.summary.contains("new device"),
+        "{}",
+        session.summary
+    );
     assert_eq!(alert.features["new_device_login"].value, 1.0);
     assert!(
         alert
@@ -314,8 +321,17 @@ fn all_in_on_a_small_cap_from_the_owners_login_stays_low() {
         let alerts = check(name);
         for alert in &alerts {
             assert_eq!(alert.rule, "ato_liquidation_thin_buy", "{name}: {alert:#?}");
-            assert_eq!(alert.severity, pumpwatch_model::Severity::Low, "{name}: {}", alert.score);
-            assert_eq!(alert.action, pumpwatch_model::Action::NotifyCustomer, "{name}");
+            assert_eq!(
+                alert.severity,
+                pumpwatch_model::Severity::Low,
+                "{name}: {}",
+                alert.score
+            );
+            assert_eq!(
+                alert.action,
+                pumpwatch_model::Action::NotifyCustomer,
+                "{name}"
+            );
             assert_eq!(alert.features["usual_login"].value, 1.0, "{name}");
             assert_explained(name, alert);
         }

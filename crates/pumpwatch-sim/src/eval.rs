@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::SimError;
 use crate::labels::Labels;
 
+/// The rules whose alerts are about a symbol: they name a campaign's targets.
+const SYMBOL_RULES: [&str; 2] = ["coordinated_thin_buying", "tape_pump"];
+
 /// How many account ids the report lists for inspection.
 const LISTED_ACCOUNTS_MAX: usize = 20;
 
@@ -54,6 +57,10 @@ pub struct EvalReport {
     pub campaigns_detected: u32,
     pub perpetrators: u32,
     pub perpetrators_named: u32,
+    /// Campaign target symbols.
+    pub targets: u32,
+    /// Of those, named by a symbol-level alert (`coordinated_thin_buying`, `tape_pump`).
+    pub targets_named: u32,
     /// Distinct accounts named by any alert.
     pub named_accounts: u32,
     /// Of those, victims and perpetrators.
@@ -263,6 +270,16 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
             .unwrap_or_else(|| "unlabelled".to_string())
     };
 
+    let mut targets_named: BTreeSet<&str> = BTreeSet::new();
+    for a in &alerts {
+        if SYMBOL_RULES.contains(&a.rule.as_str()) {
+            for s in &a.symbols {
+                if let Some(t) = targets.get(s.as_str()) {
+                    targets_named.insert(t);
+                }
+            }
+        }
+    }
     let mut first_alert: BTreeMap<&str, i64> = BTreeMap::new();
     let mut false_by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_rule: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
@@ -401,6 +418,8 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
         delay_from_takeover_start_secs_p90: percentile(&delays_from_start, 0.9),
         campaigns: lab.campaigns.len() as u32,
         campaigns_detected: detected_campaigns.len() as u32,
+        targets: targets.len() as u32,
+        targets_named: targets_named.len() as u32,
         perpetrators: perps.len() as u32,
         perpetrators_named: perps
             .iter()
@@ -492,6 +511,11 @@ impl EvalReport {
             s,
             "campaigns detected {:>6}/{:<6} perpetrators named {}/{}",
             self.campaigns_detected, self.campaigns, self.perpetrators_named, self.perpetrators
+        );
+        let _ = writeln!(
+            s,
+            "targets named      {:>6}/{:<6} (by a symbol-level alert)",
+            self.targets_named, self.targets
         );
         let _ = writeln!(
             s,

@@ -47,7 +47,7 @@ const ALERTS: &[&str] = &[
     // False: an ordinary account.
     r#"{"alert_id":"a5","rule":"new_device_login","ts":"2025-03-17T11:05:00+09:00","account_ids":["A0000101"],"symbols":[],"score":40,"severity":"low"}"#,
     // True: symbol-level alert on a campaign target.
-    r#"{"alert_id":"a6","rule":"symbol_pump","ts":"2025-03-17T13:40:00+09:00","account_ids":[],"symbols":["7992"],"score":75,"severity":"high"}"#,
+    r#"{"alert_id":"a6","rule":"tape_pump","ts":"2025-03-17T13:40:00+09:00","account_ids":[],"symbols":["7992"],"score":75,"severity":"high"}"#,
     // False: symbol-level alert on an unrelated symbol.
     r#"{"alert_id":"a7","rule":"symbol_pump","ts":"2025-03-17T14:00:00+09:00","account_ids":[],"symbols":["1111"],"score":50,"severity":"medium"}"#,
     // True: names a perpetrator.
@@ -88,6 +88,8 @@ fn known_answers() {
     assert!((r.false_alerts_per_100k_active - 300.0).abs() < 1e-9);
     assert_eq!((r.campaigns, r.campaigns_detected), (2, 1));
     assert_eq!((r.perpetrators, r.perpetrators_named), (2, 1));
+    // 7992 is named by a symbol-level rule's alert (a6); 5016 by none.
+    assert_eq!((r.targets, r.targets_named), (2, 1));
 
     let variant = |v: &str| r.recall_by_variant.iter().find(|x| x.variant == v).unwrap();
     assert_eq!(
@@ -129,7 +131,11 @@ fn known_answers() {
     );
     assert_eq!(
         (rule("symbol_pump").alerts, rule("symbol_pump").false_alerts),
-        (3, 1)
+        (2, 1)
+    );
+    assert_eq!(
+        (rule("tape_pump").alerts, rule("tape_pump").false_alerts),
+        (1, 0)
     );
 
     assert_eq!(r.missed_victims, vec!["A0000003".to_string()]);

@@ -11,10 +11,11 @@
 //! [`Rule`], a field in [`RulesConfig`] and a line in [`RuleSet::new`].
 
 pub mod ato_liquidation_thin_buy;
+pub mod campaign;
 mod format;
 pub mod tape_pump;
 
-use pumpwatch_model::{Alert, Auth, Execution, Timestamp, Trade};
+use pumpwatch_model::{Alert, Auth, Execution, Order, Timestamp, Trade};
 use serde::{Deserialize, Serialize};
 
 use crate::account::AccountState;
@@ -23,6 +24,7 @@ use crate::crowd::SharedLogins;
 use crate::market::Market;
 use crate::snapshot::SnapshotError;
 use ato_liquidation_thin_buy::AtoLiquidationThinBuy;
+use campaign::Campaigns;
 use tape_pump::TapePump;
 
 /// One section per rule, `[rules.NAME]` in the TOML file.
@@ -33,13 +35,19 @@ pub struct RulesConfig {
     pub ato_liquidation_thin_buy: ato_liquidation_thin_buy::Config,
     #[serde(default)]
     pub tape_pump: tape_pump::Config,
+    #[serde(default)]
+    pub coordinated_thin_buying: campaign::BuyingConfig,
+    #[serde(default)]
+    pub pre_positioned_seller: campaign::SellersConfig,
 }
 
 impl RulesConfig {
     /// Checks every rule's section; the first bad value is returned with its field path.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.ato_liquidation_thin_buy.validate()?;
-        self.tape_pump.validate()
+        self.tape_pump.validate()?;
+        self.coordinated_thin_buying.validate()?;
+        self.pre_positioned_seller.validate()
     }
 }
 
@@ -112,6 +120,46 @@ pub trait Rule: std::fmt::Debug + Send {
         false
     }
 
+    /// Whether the rule reads every account's orders, fills and logins ([`Rule::on_any_order`],
+    /// [`Rule::on_any_execution`], [`Rule::on_any_auth`]), whoever owns the account. Of a split, only the market's
+    /// engine runs these hooks, so such a rule's state lives there alone.
+    fn uses_all_accounts(&self) -> bool {
+        false
+    }
+
+    /// Any account's order entered or replaced (cancels too), as received, after the engine
+    /// applied it; `symbol` is its symbol's handle.
+    fn on_any_order(
+        &mut self,
+        _shared: &Shared<'_>,
+        _order: &Order,
+        _symbol: u32,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// Any account's login, logout, failed login or account change, as received.
+    fn on_any_auth(
+        &mut self,
+        _shared: &Shared<'_>,
+        _auth: &Auth,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
+    /// Any account's fill, as received, after the engine applied it.
+    fn on_any_execution(
+        &mut self,
+        _shared: &Shared<'_>,
+        _fill: &Execution,
+        _symbol: u32,
+        _now: Timestamp,
+        _alerts: &mut Vec<Alert>,
+    ) {
+    }
+
     /// Whether the rule has an [`Rule::on_watermark`] hook: ticks happen only if a rule says
     /// so.
     fn uses_watermark(&self) -> bool {
@@ -163,6 +211,12 @@ impl RuleSet {
         if config.tape_pump.enabled {
             rules.push(Box::new(TapePump::new(config.tape_pump.clone())));
         }
+        if config.coordinated_thin_buying.enabled || config.pre_positioned_seller.enabled {
+            rules.push(Box::new(Campaigns::new(
+                config.coordinated_thin_buying.clone(),
+                config.pre_positioned_seller.clone(),
+            )));
+        }
         let history_secs = rules.iter().map(|r| r.history_secs()).max().unwrap_or(0);
         RuleSet {
             rules,
@@ -174,6 +228,10 @@ impl RuleSet {
 
     pub fn has_trade_hooks(&self) -> bool {
         self.rules.iter().any(|r| r.uses_trades())
+    }
+
+    pub fn has_all_account_hooks(&self) -> bool {
+        self.rules.iter().any(|r| r.uses_all_accounts())
     }
 
     pub fn has_watermark_hooks(&self) -> bool {
@@ -283,6 +341,50 @@ impl RuleSet {
     ) {
         self.each(fired, |rule, alerts| {
             rule.on_auth(shared, account, auth, now, alerts)
+        });
+    }
+
+    pub fn on_any_order(
+        &mut self,
+        shared: &Shared<'_>,
+        order: &Order,
+        symbol: u32,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            if rule.uses_all_accounts() {
+                rule.on_any_order(shared, order, symbol, now, alerts)
+            }
+        });
+    }
+
+    pub fn on_any_auth(
+        &mut self,
+        shared: &Shared<'_>,
+        auth: &Auth,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            if rule.uses_all_accounts() {
+                rule.on_any_auth(shared, auth, now, alerts)
+            }
+        });
+    }
+
+    pub fn on_any_execution(
+        &mut self,
+        shared: &Shared<'_>,
+        fill: &Execution,
+        symbol: u32,
+        now: Timestamp,
+        fired: &mut dyn FnMut(&'static str, Alert),
+    ) {
+        self.each(fired, |rule, alerts| {
+            if rule.uses_all_accounts() {
+                rule.on_any_execution(shared, fill, symbol, now, alerts)
+            }
         });
     }
 

@@ -179,7 +179,8 @@ impl Config {
             "rules.ato_liquidation_thin_buy.strong_login_liquidation_fraction_min",
         )?;
         check(
-            r.strong_login_spend_of_proceeds_min > 0.0 && r.strong_login_spend_of_proceeds_min <= 10.0,
+            r.strong_login_spend_of_proceeds_min > 0.0
+                && r.strong_login_spend_of_proceeds_min <= 10.0,
             "rules.ato_liquidation_thin_buy.strong_login_spend_of_proceeds_min",
             "must be in (0, 10]",
         )?;

@@ -39,7 +39,11 @@ pub(super) fn summary(
         .map(|t| {
             let view = market.get(t.symbol);
             match view.change_vs_prev_close().filter(|_| t.running) {
-                Some(change) => format!("{} (running, {} on the day)", view.symbol(), signed_percent(change)),
+                Some(change) => format!(
+                    "{} (running, {} on the day)",
+                    view.symbol(),
+                    signed_percent(change)
+                ),
                 None => view.symbol().to_string(),
             }
         })

@@ -23,9 +23,9 @@ use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::FxHashMap;
 
 pub use self::config::Config;
+use self::identity::Identity;
 use super::{alert_id, Rule, Shared};
 use crate::account::{AccountState, OrderLeg};
-use self::identity::Identity;
 use crate::market::{Liquidity, Market};
 use crate::snapshot::SnapshotError;
 
@@ -228,25 +228,16 @@ impl Context<'_> {
         let up = view
             .change_vs_prev_close()
             .is_some_and(|change| change >= c.running_change_min);
-        up && liquidity
-            .adv_shares
-            .is_some_and(|adv| adv > 0.0 && view.day_volume() as f64 >= adv * c.running_volume_of_adv_min)
+        up && liquidity.adv_shares.is_some_and(|adv| {
+            adv > 0.0 && view.day_volume() as f64 >= adv * c.running_volume_of_adv_min
+        })
     }
 
     /// Thin: a small normal daily traded value or a small market cap; with neither known, a low
     /// price stands in.
     fn is_thin(&self, liquidity: &Liquidity) -> bool {
         let c = self.config;
-        let by_value = liquidity
-            .adv_value
-            .is_some_and(|v| v < c.thin_adv_value_max);
-        let by_cap = liquidity
-            .market_cap
-            .is_some_and(|v| v < c.thin_market_cap_max);
-        let by_price = liquidity.adv_value.is_none()
-            && liquidity.market_cap.is_none()
-            && liquidity.price.is_some_and(|p| p <= c.low_price_max);
-        by_value || by_cap || by_price
+        liquidity.is_thin(c.thin_adv_value_max, c.thin_market_cap_max, c.low_price_max)
     }
 }
 
@@ -612,7 +603,11 @@ fn evaluate(
     let severity = Severity::from_score(score);
     let action = action_for(c, score);
     let mut evidence = explain::evidence(ctx, account, market, &targets, trigger, now);
-    evidence.extend(explain::linked_accounts(&identity, now, ctx.config.evidence_max));
+    evidence.extend(explain::linked_accounts(
+        &identity,
+        now,
+        ctx.config.evidence_max,
+    ));
     Some(Alert {
         alert_id: alert_id(RULE, &account_id, &trigger.order_id, now.utc_nanos),
         rule: RULE.to_string(),

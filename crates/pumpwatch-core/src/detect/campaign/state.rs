@@ -1,0 +1,454 @@
+//! The campaign rules' state: every account's recent sells, and per symbol its takeover-like
+//! buyers, the accounts that bought it earlier (the possible beneficiaries) and the fills of
+//! both sides waiting for their match. Every collection is bounded; sorted maps keep a
+//! snapshot's bytes a function of the state alone.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use pumpwatch_model::Id;
+use serde::{Deserialize, Serialize};
+
+/// Sells remembered per account.
+const SELLS_PER_ACCOUNT_MAX: usize = 64;
+/// Takeover-like buyers remembered per symbol.
+const BUYERS_PER_SYMBOL_MAX: usize = 512;
+/// Earlier buyers (possible beneficiaries) remembered per symbol.
+const ACCUMULATORS_PER_SYMBOL_MAX: usize = 256;
+/// Unmatched fills remembered per symbol and side.
+const FILLS_PER_SYMBOL_MAX: usize = 1_024;
+/// Matched fills kept per beneficiary, for evidence.
+const MATCHES_PER_SELLER_MAX: usize = 64;
+/// Orders between two sweeps of expired state.
+const SWEEP_EVERY: u64 = 8_192;
+/// An earlier buyer is forgotten after this long without a fill (ns): a day.
+const ACCUMULATOR_IDLE_NANOS: i64 = 86_400 * 1_000_000_000;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct State {
+    /// Account → its recent sell orders: (time, symbol, value), oldest first.
+    sells: BTreeMap<Id, Vec<(i64, u32, f64)>>,
+    pub symbols: BTreeMap<u32, SymbolState>,
+    /// Account → its latest successful login in the window.
+    logins: BTreeMap<Id, LoginSeen>,
+    orders: u64,
+}
+
+/// An account's latest login, as the campaign rules judge it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct LoginSeen {
+    pub ts: i64,
+    /// From a home country, not a hosting network, with a second factor.
+    pub clean: bool,
+    pub ip: Option<u64>,
+    pub session: Option<u64>,
+}
+
+/// The session a buy order came from, as the campaign rules judge it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) enum Session {
+    /// A clean login and the order from its IP and session: the owner, most likely.
+    Clean,
+    /// A login from abroad, a hosting network or without a second factor.
+    Unusual,
+    /// The order came from an IP or session other than the login's (a stolen cookie).
+    OtherThanLogin,
+    /// No login in the window (or no auth feed at all).
+    NoLogin,
+}
+
+impl Session {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Session::Clean => "from a usual login",
+            Session::Unusual => "after a login from abroad, a hosting network or without MFA",
+            Session::OtherThanLogin => "from an IP or session other than its login's",
+            Session::NoLogin => "with no login seen",
+        }
+    }
+}
+
+/// A takeover-like buyer of a symbol.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Buyer {
+    pub account: Id,
+    pub first_order: Id,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    pub session: Session,
+    /// Its buy orders of the symbol, in value (yen) and count.
+    pub value: f64,
+    pub orders: u32,
+    /// What it had sold of other symbols in the window before buying.
+    pub sold_before: f64,
+    pub margin: bool,
+}
+
+/// An account that bought the symbol (not as a campaign buyer): a possible beneficiary.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Accumulator {
+    pub account: Id,
+    pub bought_qty: u64,
+    pub bought_value: f64,
+    pub first_buy_ts: i64,
+    pub last_ts: i64,
+    /// What it held of its buys when the campaign began.
+    pub pre_qty: u64,
+    pub pre_value: f64,
+    /// The campaign buyers it sold to, sorted.
+    pub sold_into: Vec<Id>,
+    pub sold_qty: u64,
+    pub sold_value: f64,
+    /// Matches by counterparty, by trade id, by timing.
+    pub matched_by: [u32; 3],
+    pub matches: Vec<MatchNote>,
+    pub alerted: bool,
+}
+
+/// One of a beneficiary's sells matched to a campaign buyer's buy.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct MatchNote {
+    pub ts: i64,
+    pub exec_id: Id,
+    pub buyer: Id,
+    pub qty: u64,
+    pub price: f64,
+    /// An index into [`HOW`].
+    pub how: u8,
+}
+
+/// A fill as the matching keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct FillSeen {
+    pub ts: i64,
+    pub account: Id,
+    pub exec_id: Id,
+    pub trade_id: Option<Id>,
+    pub counterparty: Option<Id>,
+    pub qty: u64,
+    pub price: f64,
+}
+
+/// A beneficiary's sell just matched: whose, and which execution.
+#[derive(Clone, Debug)]
+pub(super) struct Matched {
+    pub seller: Id,
+    pub exec_id: Id,
+}
+
+/// One symbol's campaign state.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct SymbolState {
+    pub buyers: Vec<Buyer>,
+    /// Buyers counted at the last campaign alert (0: none yet).
+    pub alerted_accounts: usize,
+    /// The first takeover-like buy of the running campaign.
+    pub campaign_start: Option<i64>,
+    accumulators: Vec<Accumulator>,
+    /// Buy fills of campaign buyers not matched yet, oldest first.
+    buyer_fills: VecDeque<FillSeen>,
+    /// Sell fills of earlier buyers not matched yet, oldest first.
+    seller_fills: VecDeque<FillSeen>,
+}
+
+impl State {
+    /// Drops what expired, every [`SWEEP_EVERY`] orders (a count, so every run sweeps alike).
+    pub fn sweep_now_and_then(&mut self, now: i64, window: i64) {
+        self.orders += 1;
+        if self.orders % SWEEP_EVERY != 0 {
+            return;
+        }
+        let cutoff = now - window;
+        self.sells.retain(|_, sells| {
+            sells.retain(|(t, _, _)| *t >= cutoff);
+            !sells.is_empty()
+        });
+        self.logins.retain(|_, login| login.ts >= cutoff);
+        self.symbols.retain(|_, s| s.sweep(now, window));
+    }
+
+    pub fn note_sell(&mut self, account: &Id, symbol: u32, ts: i64, value: f64, window: i64) {
+        let sells = self.sells.entry(account.clone()).or_default();
+        sells.retain(|(t, _, _)| *t >= ts - window);
+        if sells.len() == SELLS_PER_ACCOUNT_MAX {
+            sells.remove(0);
+        }
+        sells.push((ts, symbol, value));
+    }
+
+    /// What the account sold of symbols other than `symbol` since `cutoff`.
+    pub fn sold_since(&self, account: &Id, symbol: u32, cutoff: i64) -> f64 {
+        self.sells.get(account).map_or(0.0, |sells| {
+            sells
+                .iter()
+                .filter(|(t, s, _)| *t >= cutoff && *s != symbol)
+                .map(|(_, _, v)| v)
+                .sum()
+        })
+    }
+
+    pub fn note_login(&mut self, account: &Id, login: LoginSeen) {
+        self.logins.insert(account.clone(), login);
+    }
+
+    /// How the account's order from `ip` and `session` relates to its latest login since
+    /// `cutoff`.
+    pub fn session_of(
+        &self,
+        account: &Id,
+        ip: Option<u64>,
+        session: Option<u64>,
+        cutoff: i64,
+    ) -> Session {
+        let Some(login) = self.logins.get(account).filter(|l| l.ts >= cutoff) else {
+            return Session::NoLogin;
+        };
+        let differs = |order: Option<u64>, login: Option<u64>| matches!((order, login), (Some(o), Some(l)) if o != l);
+        if !login.clean {
+            Session::Unusual
+        } else if differs(ip, login.ip) || differs(session, login.session) {
+            Session::OtherThanLogin
+        } else {
+            Session::Clean
+        }
+    }
+
+    pub fn symbol_mut(&mut self, symbol: u32) -> &mut SymbolState {
+        self.symbols.entry(symbol).or_default()
+    }
+}
+
+/// How a sell and a buy fill are the two sides of one trade: 0 by a counterparty id, 1 by a
+/// shared trade id, 2 by time, price and quantity when neither side has a trade id.
+fn how_matched(sell: &FillSeen, buy: &FillSeen, match_nanos: i64) -> Option<usize> {
+    if sell.account == buy.account {
+        return None;
+    }
+    if sell.counterparty.as_ref() == Some(&buy.account)
+        || buy.counterparty.as_ref() == Some(&sell.account)
+    {
+        return Some(0);
+    }
+    match (&sell.trade_id, &buy.trade_id) {
+        (Some(a), Some(b)) => (a == b).then_some(1),
+        (None, None) => ((sell.ts - buy.ts).abs() <= match_nanos
+            && sell.qty == buy.qty
+            && sell.price == buy.price)
+            .then_some(2),
+        _ => None,
+    }
+}
+
+/// How a match was made, by [`MatchNote::how`].
+pub(super) const HOW: [&str; 3] = ["counterparty", "trade id", "timing"];
+
+impl SymbolState {
+    /// Keeps the state of the window; false when nothing is left to keep.
+    fn sweep(&mut self, now: i64, window: i64) -> bool {
+        let cutoff = now - window;
+        self.buyers.retain(|b| b.last_ts >= cutoff);
+        if self.buyers.is_empty() {
+            self.alerted_accounts = 0;
+            self.campaign_start = None;
+        }
+        self.buyer_fills.retain(|f| f.ts >= cutoff);
+        self.seller_fills.retain(|f| f.ts >= cutoff);
+        self.accumulators
+            .retain(|a| a.last_ts >= now - ACCUMULATOR_IDLE_NANOS);
+        !(self.buyers.is_empty() && self.accumulators.is_empty())
+    }
+
+    fn is_buyer(&self, account: &Id) -> bool {
+        self.buyers.iter().any(|b| b.account == *account)
+    }
+
+    pub fn accumulator(&self, account: &Id) -> Option<&Accumulator> {
+        self.accumulators.iter().find(|a| a.account == *account)
+    }
+
+    pub fn accumulator_mut(&mut self, account: &Id) -> Option<&mut Accumulator> {
+        self.accumulators.iter_mut().find(|a| a.account == *account)
+    }
+
+    /// A takeover-like buy order of the symbol. The first of a campaign fixes what each earlier
+    /// buyer held before it.
+    pub fn note_buyer(
+        &mut self,
+        account: &Id,
+        order_id: &Id,
+        ts: i64,
+        value: f64,
+        sold_before: f64,
+        margin: bool,
+        session: Session,
+    ) {
+        if self.campaign_start.is_none() {
+            self.campaign_start = Some(ts);
+            for a in &mut self.accumulators {
+                a.pre_qty = a.bought_qty;
+                a.pre_value = a.bought_value;
+            }
+        }
+        if let Some(b) = self.buyers.iter_mut().find(|b| b.account == *account) {
+            b.value += value;
+            b.orders += 1;
+            b.last_ts = ts;
+            b.sold_before = b.sold_before.max(sold_before);
+            b.margin |= margin;
+            if session != Session::Clean {
+                b.session = session;
+            }
+            return;
+        }
+        if self.buyers.len() == BUYERS_PER_SYMBOL_MAX {
+            self.buyers.remove(0);
+        }
+        self.buyers.push(Buyer {
+            account: account.clone(),
+            first_order: order_id.clone(),
+            first_ts: ts,
+            last_ts: ts,
+            session,
+            value,
+            orders: 1,
+            sold_before,
+            margin,
+        });
+    }
+
+    /// A buy fill: a campaign buyer's is matched to an earlier buyer's waiting sell (or waits
+    /// itself); anyone else's makes them an earlier buyer.
+    pub fn note_buy_fill(
+        &mut self,
+        fill: FillSeen,
+        window: i64,
+        match_nanos: i64,
+    ) -> Option<Matched> {
+        self.buyer_fills.retain(|f| f.ts >= fill.ts - window);
+        if !self.is_buyer(&fill.account) {
+            self.accumulate(&fill);
+            return None;
+        }
+        let found = self
+            .seller_fills
+            .iter()
+            .enumerate()
+            .find_map(|(i, sell)| how_matched(sell, &fill, match_nanos).map(|how| (i, how)));
+        match found {
+            Some((i, how)) => {
+                let sell = self.seller_fills.remove(i)?;
+                self.record(&sell, &fill.account, how)
+            }
+            None => {
+                if self.buyer_fills.len() == FILLS_PER_SYMBOL_MAX {
+                    self.buyer_fills.pop_front();
+                }
+                self.buyer_fills.push_back(fill);
+                None
+            }
+        }
+    }
+
+    /// A sell fill of an earlier buyer while a campaign runs: matched to a campaign buyer's
+    /// waiting buy (or waits itself).
+    pub fn note_sell_fill(
+        &mut self,
+        fill: FillSeen,
+        window: i64,
+        match_nanos: i64,
+    ) -> Option<Matched> {
+        self.seller_fills.retain(|f| f.ts >= fill.ts - window);
+        if self.campaign_start.is_none() || self.accumulator(&fill.account).is_none() {
+            return None;
+        }
+        let found = self
+            .buyer_fills
+            .iter()
+            .enumerate()
+            .find_map(|(i, buy)| how_matched(&fill, buy, match_nanos).map(|how| (i, how)));
+        match found {
+            Some((i, how)) => {
+                let buy = self.buyer_fills.remove(i)?;
+                self.record(&fill, &buy.account, how)
+            }
+            None => {
+                if self.seller_fills.len() == FILLS_PER_SYMBOL_MAX {
+                    self.seller_fills.pop_front();
+                }
+                self.seller_fills.push_back(fill);
+                None
+            }
+        }
+    }
+
+    fn accumulate(&mut self, fill: &FillSeen) {
+        let value = fill.price * fill.qty as f64;
+        if let Some(a) = self.accumulator_mut(&fill.account) {
+            a.bought_qty += fill.qty;
+            a.bought_value += value;
+            a.last_ts = fill.ts;
+            return;
+        }
+        if self.accumulators.len() == ACCUMULATORS_PER_SYMBOL_MAX {
+            // Full: the smallest earlier buyer makes room for a larger one.
+            let smallest = self
+                .accumulators
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.sold_into.is_empty())
+                .min_by(|(_, a), (_, b)| {
+                    a.bought_value
+                        .total_cmp(&b.bought_value)
+                        .then_with(|| a.account.cmp(&b.account))
+                })
+                .map(|(i, a)| (i, a.bought_value));
+            match smallest {
+                Some((i, v)) if v < value => {
+                    self.accumulators.remove(i);
+                }
+                _ => return,
+            }
+        }
+        self.accumulators.push(Accumulator {
+            account: fill.account.clone(),
+            bought_qty: fill.qty,
+            bought_value: value,
+            first_buy_ts: fill.ts,
+            last_ts: fill.ts,
+            pre_qty: 0,
+            pre_value: 0.0,
+            sold_into: Vec::new(),
+            sold_qty: 0,
+            sold_value: 0.0,
+            matched_by: [0; 3],
+            matches: Vec::new(),
+            alerted: false,
+        });
+    }
+
+    /// Counts a sell matched to a campaign buyer against its seller.
+    fn record(&mut self, sell: &FillSeen, buyer: &Id, how: usize) -> Option<Matched> {
+        let seller = self.accumulator_mut(&sell.account)?;
+        if let Err(at) = seller.sold_into.binary_search(buyer) {
+            seller.sold_into.insert(at, buyer.clone());
+        }
+        seller.sold_qty += sell.qty;
+        seller.sold_value += sell.price * sell.qty as f64;
+        seller.matched_by[how] += 1;
+        seller.last_ts = sell.ts;
+        if seller.matches.len() == MATCHES_PER_SELLER_MAX {
+            seller.matches.remove(0);
+        }
+        seller.matches.push(MatchNote {
+            ts: sell.ts,
+            exec_id: sell.exec_id.clone(),
+            buyer: buyer.clone(),
+            qty: sell.qty,
+            price: sell.price,
+            how: how as u8,
+        });
+        Some(Matched {
+            seller: sell.account.clone(),
+            exec_id: sell.exec_id.clone(),
+        })
+    }
+}
