@@ -42,6 +42,8 @@ fn simulate_small_day() -> PathBuf {
             lookalikes: None,
             invalid_per_million: 0,
             shape: pumpwatch_sim::Shape::Realistic,
+            auth_feed: true,
+            bare_reference: false,
         };
         pumpwatch_sim::simulate(&params, &dir).expect("simulate the benchmark day");
     }

@@ -28,6 +28,8 @@ fn day() -> &'static [Event] {
             lookalikes: None,
             invalid_per_million: 0,
             shape: Shape::Realistic,
+            auth_feed: true,
+            bare_reference: false,
         };
         simulate(&params, dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();

@@ -25,6 +25,8 @@ fn day() -> &'static Path {
             lookalikes: None,
             invalid_per_million: 2_000,
             shape: Shape::Realistic,
+            auth_feed: true,
+            bare_reference: false,
         };
         simulate(&params, dir.path()).unwrap();
         let path = dir.path().join("events.ndjson");

@@ -57,6 +57,15 @@ pub struct EvalReport {
     pub campaigns_detected: u32,
     pub perpetrators: u32,
     pub perpetrators_named: u32,
+    /// Tape-only pumps planted.
+    pub tape_pumps: u32,
+    /// Of those, named by a `tape_pump` alert within 60 s of the buying's start (up to 1 s
+    /// before it: a tape stamped to the millisecond truncates the start).
+    pub tape_pumps_found_within_60s: u32,
+    /// `tape_pump` alerts on a symbol that is neither a tape pump nor a campaign target.
+    pub tape_pump_false_alarms: u64,
+    /// Those per 50 symbol-days of the labelled day.
+    pub tape_pump_false_alarms_per_50_symbol_days: f64,
     /// Campaign target symbols.
     pub targets: u32,
     /// Of those, named by a symbol-level alert (`coordinated_thin_buying`, `tape_pump`).
@@ -280,6 +289,29 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
             }
         }
     }
+    // Tape pumps: found when a tape_pump alert names the symbol within 60 s of the start.
+    let mut pump_starts: BTreeMap<&str, i64> = BTreeMap::new();
+    for p in &lab.tape_pumps {
+        let start = parse_ts(&p.start).ok_or_else(|| bad_time("tape pump start", &p.symbol))?;
+        pump_starts.insert(p.symbol.as_str(), start);
+    }
+    let mut pumps_found: BTreeSet<&str> = BTreeSet::new();
+    let mut tape_false = 0u64;
+    for a in alerts.iter().filter(|a| a.rule == "tape_pump") {
+        for s in &a.symbols {
+            match pump_starts.get_key_value(s.as_str()) {
+                Some((sym, start)) => {
+                    // A tape stamped to the millisecond may put the first print up to 1 ms
+                    // before the planned start: a second of slack before it.
+                    if (-1_000_000..=60_000_000).contains(&(a.ts_us - start)) {
+                        pumps_found.insert(sym);
+                    }
+                }
+                None if targets.contains(s.as_str()) => {}
+                None => tape_false += 1,
+            }
+        }
+    }
     let mut first_alert: BTreeMap<&str, i64> = BTreeMap::new();
     let mut false_by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_rule: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
@@ -294,7 +326,10 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
             .iter()
             .any(|x| victims.contains_key(x) || perps.contains(x));
         let truth = names_truth
-            || (a.accounts.is_empty() && a.symbols.iter().any(|s| targets.contains(s.as_str())));
+            || (a.accounts.is_empty()
+                && a.symbols
+                    .iter()
+                    .any(|s| targets.contains(s.as_str()) || pump_starts.contains_key(s.as_str())));
         let rule = by_rule.entry(a.rule.as_str()).or_default();
         rule.0 += 1;
         if !truth {
@@ -418,6 +453,10 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
         delay_from_takeover_start_secs_p90: percentile(&delays_from_start, 0.9),
         campaigns: lab.campaigns.len() as u32,
         campaigns_detected: detected_campaigns.len() as u32,
+        tape_pumps: pump_starts.len() as u32,
+        tape_pumps_found_within_60s: pumps_found.len() as u32,
+        tape_pump_false_alarms: tape_false,
+        tape_pump_false_alarms_per_50_symbol_days: ratio(tape_false * 50, u64::from(lab.symbols)),
         targets: targets.len() as u32,
         targets_named: targets_named.len() as u32,
         perpetrators: perps.len() as u32,
@@ -516,6 +555,14 @@ impl EvalReport {
             s,
             "targets named      {:>6}/{:<6} (by a symbol-level alert)",
             self.targets_named, self.targets
+        );
+        let _ = writeln!(
+            s,
+            "tape pumps found   {:>6}/{:<6} within 60 s; {} false tape alarms ({:.2} per 50 symbol-days)",
+            self.tape_pumps_found_within_60s,
+            self.tape_pumps,
+            self.tape_pump_false_alarms,
+            self.tape_pump_false_alarms_per_50_symbol_days
         );
         let _ = writeln!(
             s,

@@ -18,6 +18,9 @@ pub struct Labels {
     /// Genuine news-driven rallies (their buyers are look-alikes).
     #[serde(default)]
     pub rallies: Vec<RallyLabel>,
+    /// Organised pumps on the public tape alone (no account of the broker takes part).
+    #[serde(default)]
+    pub tape_pumps: Vec<TapePumpLabel>,
     /// Victims, perpetrators and look-alikes; every other account is ordinary.
     pub accounts: Vec<AccountLabel>,
 }
@@ -34,6 +37,13 @@ pub struct CampaignLabel {
     pub window_start: Option<String>,
     #[serde(default)]
     pub window_end: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TapePumpLabel {
+    pub symbol: String,
+    /// When the buying begins (RFC 3339).
+    pub start: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

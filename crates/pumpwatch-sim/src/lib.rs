@@ -37,7 +37,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use error::SimError;
-pub use labels::{AccountLabel, CampaignLabel, Labels, RallyLabel};
+pub use labels::{AccountLabel, CampaignLabel, Labels, RallyLabel, TapePumpLabel};
 
 use crate::clock::{wall, Day};
 use crate::plan::{Counts, Role, LOOKALIKE_KINDS, VARIANTS};
@@ -79,6 +79,10 @@ pub struct SimParams {
     pub invalid_per_million: u32,
     /// How rough the feeds are: as real feeds by default.
     pub shape: Shape,
+    /// Write the auth feed (a broker may send none).
+    pub auth_feed: bool,
+    /// Write instruments without `adv_shares` and `shares_outstanding` (bare reference data).
+    pub bare_reference: bool,
 }
 
 /// How the day's feeds are stamped.
@@ -121,6 +125,8 @@ impl Default for SimParams {
             lookalikes: None,
             invalid_per_million: 0,
             shape: Shape::Realistic,
+            auth_feed: true,
+            bare_reference: false,
         }
     }
 }
@@ -196,6 +202,15 @@ pub fn simulate(params: &SimParams, out_dir: &Path) -> Result<SimSummary, SimErr
     let victims = campaign::generate(&mut book, seed, &plan, &accts);
     lookalike::generate(&mut book, seed, &plan, &accts);
     let mut ev = book.ev;
+    if !params.auth_feed {
+        ev.auth.clear();
+    }
+    if params.bare_reference {
+        for inst in &mut market.ins {
+            inst.show_adv = false;
+            inst.show_shares = false;
+        }
+    }
     tape::generate(&market, seed, &plan.extra, realistic, &mut ev.trades);
     if realistic {
         tape::stamp_to_milliseconds(&mut ev.trades);
@@ -285,6 +300,14 @@ fn build_labels(
             buyers: r.buyers.len() as u32,
         })
         .collect();
+    let tape_pumps = plan
+        .tape_pumps
+        .iter()
+        .map(|p| labels::TapePumpLabel {
+            symbol: m.inst(p.sym).code.clone(),
+            start: day.rfc3339(wall(p.start)),
+        })
+        .collect();
     let by_acct: std::collections::BTreeMap<u32, &campaign::VictimRecord> =
         victims.iter().map(|v| (v.acct, v)).collect();
     let mut accounts = Vec::new();
@@ -332,6 +355,7 @@ fn build_labels(
         active_accounts,
         campaigns,
         rallies,
+        tape_pumps,
         accounts,
     }
 }

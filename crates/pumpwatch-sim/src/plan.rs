@@ -134,6 +134,14 @@ pub(crate) struct LookalikePlan {
     pub spend: f64,
 }
 
+/// An organised pump seen on the tape alone (announced in advance, run within minutes): no
+/// account of the broker takes part.
+#[derive(Debug, Clone)]
+pub(crate) struct TapePumpPlan {
+    pub sym: u32,
+    pub start: i64,
+}
+
 /// Anonymous tape volume on top of a symbol's normal day.
 #[derive(Debug, Clone)]
 pub(crate) struct ExtraTape {
@@ -149,6 +157,7 @@ pub(crate) struct ExtraTape {
 pub(crate) struct Plan {
     pub campaigns: Vec<CampaignPlan>,
     pub rallies: Vec<RallyPlan>,
+    pub tape_pumps: Vec<TapePumpPlan>,
     pub lookalikes: Vec<LookalikePlan>,
     pub roles: Vec<Role>,
     pub overlays: Vec<Option<Overlay>>,
@@ -501,9 +510,52 @@ pub(crate) fn plan(
         });
     }
 
+    // Tape-only pumps: one per 200 symbols, at least 2, on thin names nothing else touches.
+    // Buyers sweep the book at the signal (most of the rise in the first minute), push on for
+    // a few minutes (+15-40% in all), then it fades.
+    let mut tape_pumps = Vec::new();
+    for _ in 0..(m.ins.len() / 200).max(2) {
+        let Ok(sym) = targets.take(&mut rng, |_| true) else {
+            break;
+        };
+        let inst = m.inst(sym);
+        let start = uniform(&mut rng, 20.0, DAY_MIN - 60.0);
+        let run = uniform(&mut rng, 2.0, 6.0);
+        let g = uniform(&mut rng, 0.15, 0.4);
+        let fade = start + run + uniform(&mut rng, 20.0, 40.0);
+        overlays[sym as usize] = Some(vec![
+            (start, 1.0),
+            (start + 1.0, 1.0 + g * uniform(&mut rng, 0.4, 0.7)),
+            (start + run, 1.0 + g),
+            (
+                fade.min(DAY_MIN - 1.0),
+                1.0 + g * uniform(&mut rng, 0.0, 0.3),
+            ),
+        ]);
+        extra.push(ExtraTape {
+            sym,
+            start: minutes(start),
+            end: minutes(start + run),
+            shares: inst.adv as f64 * uniform(&mut rng, 1.0, 4.0),
+            buy_share: 0.8,
+        });
+        extra.push(ExtraTape {
+            sym,
+            start: minutes(start + run),
+            end: minutes(fade.min(DAY_MIN - 1.0)),
+            shares: inst.adv as f64 * uniform(&mut rng, 0.5, 2.0),
+            buy_share: 0.35,
+        });
+        tape_pumps.push(TapePumpPlan {
+            sym,
+            start: minutes(start),
+        });
+    }
+
     Ok(Plan {
         campaigns,
         rallies,
+        tape_pumps,
         lookalikes,
         roles: picker.roles,
         overlays,

@@ -124,15 +124,23 @@ pub(crate) fn generate(
         }
         let mut cluster_left = 0;
         let mut cluster_t = e.start;
-        for _ in 0..n {
+        for k in 0..n {
+            // The buying starts with the signal (the news, the pump's call): the first prints
+            // are at the start, the rest spread over the span.
             let t = if realistic {
                 // Pump volume comes in clusters of prints at one instant.
                 if cluster_left == 0 {
                     cluster_left = rng.random_range(1..=CLUSTER_PRINTS_MAX);
-                    cluster_t = rng.random_range(e.start..e.end);
+                    cluster_t = if k == 0 {
+                        e.start
+                    } else {
+                        rng.random_range(e.start..e.end)
+                    };
                 }
                 cluster_left -= 1;
                 cluster_t
+            } else if k == 0 {
+                e.start
             } else {
                 rng.random_range(e.start..e.end)
             };

@@ -50,6 +50,13 @@ pub struct SimulateArgs {
     /// How the feeds are stamped.
     #[arg(long, value_enum, default_value = "realistic")]
     pub shape: ShapeArg,
+    /// Leave out the auth feed (a broker that sends none): detection without login context.
+    #[arg(long)]
+    pub without_auth: bool,
+    /// Write instruments without adv_shares and shares_outstanding: detection on bare
+    /// reference data.
+    #[arg(long)]
+    pub bare_reference: bool,
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -69,6 +76,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             ShapeArg::Realistic => Shape::Realistic,
             ShapeArg::Spread => Shape::Spread,
         },
+        auth_feed: !args.without_auth,
+        bare_reference: args.bare_reference,
     };
     let started = Instant::now();
     let summary = pumpwatch_sim::simulate(&params, &args.out)?;

@@ -20,6 +20,8 @@ pub fn small_params(seed: u64, layout: Layout) -> SimParams {
         lookalikes: None,
         invalid_per_million: 0,
         shape: pumpwatch_sim::Shape::Realistic,
+        auth_feed: true,
+        bare_reference: false,
     }
 }
 

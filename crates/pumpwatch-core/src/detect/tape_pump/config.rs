@@ -47,7 +47,7 @@ impl Default for Config {
             volume_multiple_min: 20.0,
             prints_multiple_min: 10.0,
             prints_min: 20,
-            price_jump_min: 0.05,
+            price_jump_min: 0.03,
             buy_share_min: 0.6,
             realert_secs: 3_600,
         }
