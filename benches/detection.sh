@@ -5,6 +5,7 @@
 #
 #   bash benches/detection.sh                 # seeds 11 12 13, 100k accounts, 1200 symbols
 #   SEEDS="1 2" ACCOUNTS=20000 SYMBOLS=400 bash benches/detection.sh
+#   BIN=path/to/pumpwatch bash benches/detection.sh   # no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"11 12 13"}
@@ -12,8 +13,10 @@ ACCOUNTS=${ACCOUNTS:-100000}
 SYMBOLS=${SYMBOLS:-1200}
 WORK=${WORK:-$(mktemp -d)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/pumpwatch-target}
-cargo build --release -q -p pumpwatch
-BIN=$CARGO_TARGET_DIR/release/pumpwatch
+if [ -z "${BIN:-}" ]; then
+    cargo build --release -q -p pumpwatch
+    BIN=$CARGO_TARGET_DIR/release/pumpwatch
+fi
 
 summary() {
     # One line of the JSON report: the figures the detection issue names.

@@ -15,6 +15,7 @@ mod resume;
 mod simulate_cmd;
 mod store_cmd;
 mod summary;
+mod tune_cmd;
 
 /// pumpwatch — catches account-takeover pump-and-dump manipulation while it is happening.
 #[derive(Debug, Parser)]
@@ -32,6 +33,9 @@ enum Command {
     Simulate(simulate_cmd::SimulateArgs),
     /// Score an alert file against a simulated day's labels.
     Eval(eval_cmd::EvalArgs),
+    /// Sweep a rule's thresholds over labelled days: the precision/recall trade-off, and the
+    /// chosen thresholds written to a config file.
+    Tune(tune_cmd::TuneArgs),
     /// Read and validate an input without running the engine (counts, quarantine, parse rate).
     Check(replay_cmd::CheckArgs),
     /// Convert an input (file or directory) to per-type NDJSON, CSV or Parquet files.
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Tune(args) => tune_cmd::run(args),
         Command::Check(args) => replay_cmd::check(args),
         Command::Convert(args) => replay_cmd::convert(args),
         Command::MergeAlerts(args) => merge_cmd::run(args),
