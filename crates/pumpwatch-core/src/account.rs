@@ -102,6 +102,9 @@ pub struct AuthNote {
     /// had logged in from before, and on a known device (or a new one — a new phone — on that
     /// known network). Evidence that the account's owner is at the keyboard.
     pub usual: bool,
+    /// A clean login: from a home country, not a hosting network, with a second factor —
+    /// whatever the account's history (weaker evidence than `usual`, which knows the network).
+    pub clean: bool,
     /// Where it came from, as the broker sent it, for the evidence an analyst reads.
     pub ip: Option<Id>,
     pub country: Option<Id>,
@@ -357,6 +360,8 @@ impl AccountState {
         let mfa_none = auth.mfa.as_deref() == Some("none");
         let new_device = is_login && had_history && (new_device || new_ip);
         let new_network = is_login && had_networks && new_network;
+        let clean =
+            is_login && !foreign_country && !hosting_network && auth.mfa.is_some() && !mfa_none;
         let known_network = had_networks && !new_network && auth.asn.is_some();
         let usual = is_login
             && had_history
@@ -385,6 +390,7 @@ impl AccountState {
                 mfa_none,
                 failed_before,
                 usual,
+                clean,
                 ip: auth.ip.clone(),
                 country: auth.country.clone(),
                 asn: auth.asn.clone(),

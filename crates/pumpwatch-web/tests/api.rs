@@ -468,14 +468,14 @@ async fn the_workflow_over_http_with_approval_and_audit() {
         let (_, queue) = call(
             &client,
             Method::GET,
-            &format!("{b}/api/alerts?severity=critical"),
+            &format!("{b}/api/alerts?severity=high"),
             Some(&server.analyst),
             None,
         )
         .await;
         let id = queue["items"][0]["alert_id"]
             .as_str()
-            .expect("a critical scenario alert")
+            .expect("a high-severity scenario alert")
             .to_string();
         let url = format!("{b}/api/alerts/{id}/workflow");
         // An alert that joined a case has moved past version 1: start from what the queue says.

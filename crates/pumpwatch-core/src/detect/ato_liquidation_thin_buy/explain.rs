@@ -244,6 +244,8 @@ pub(super) fn login_sentence(identity: &Identity) -> String {
         text = format!(" The session came with {}.", identity.describe());
     } else if identity.usual_only {
         text = " The login was the owner's usual device and network, with a second factor.".into();
+    } else if identity.clean_only {
+        text = " The login was from home, on a residential network, with a second factor.".into();
     } else if !identity.any_auth {
         text = " No login of the account was seen in the window.".into();
     }

@@ -26,6 +26,9 @@ pub(super) struct Identity {
     /// A usual login (known device and network, home country, second factor) and nothing
     /// suspicious: the owner is most likely at the keyboard.
     pub usual_only: bool,
+    /// Short of that, a clean login (home country, no hosting network, second factor, but no
+    /// history to know the device or network by) and nothing suspicious.
+    pub clean_only: bool,
     /// Logins or account changes seen in the window at all (none: no auth feed, or the session
     /// began before the window).
     pub any_auth: bool,
@@ -46,6 +49,8 @@ const POINTS: [(&str, f64); 9] = [
 
 /// Points off for a usual login with nothing suspicious.
 const USUAL_LOGIN_POINTS: f64 = -15.0;
+/// Points off for a clean login with nothing suspicious and no history to call it usual.
+const CLEAN_LOGIN_POINTS: f64 = -8.0;
 
 /// The network signals (a new network, a hosting network, abroad) often describe one fact — a
 /// customer abroad on a VPN — so together they give at most this many points.
@@ -68,6 +73,7 @@ impl Identity {
             ..Identity::default()
         };
         let mut usual = false;
+        let mut clean = false;
         for (_, note) in account.auth().iter().filter(|(ts, _)| *ts >= cutoff) {
             identity.any_auth = true;
             // A new phone on the owner's known network with a second factor is the owner's.
@@ -79,6 +85,7 @@ impl Identity {
             identity.failed_logins |= note.failed_before > 0;
             identity.account_change |= note.action.is_account_change();
             usual |= note.usual;
+            clean |= note.clean;
             let sharing = logins.sharing(
                 &account.id,
                 note.ip.as_deref(),
@@ -90,7 +97,9 @@ impl Identity {
         }
         identity.shared_with.sort();
         identity.shared_with.dedup();
-        identity.usual_only = usual && identity.signals().next().is_none();
+        let nothing_suspicious = identity.signals().next().is_none();
+        identity.usual_only = usual && nothing_suspicious;
+        identity.clean_only = !identity.usual_only && clean && nothing_suspicious;
         identity
     }
 
@@ -137,6 +146,9 @@ impl Identity {
     pub fn points(&self) -> Vec<(&'static str, f64)> {
         if self.usual_only {
             return vec![("usual_login", USUAL_LOGIN_POINTS)];
+        }
+        if self.clean_only {
+            return vec![("clean_login", CLEAN_LOGIN_POINTS)];
         }
         let present: Vec<&str> = self.signals().collect();
         let mut network_left = NETWORK_POINTS_MAX;

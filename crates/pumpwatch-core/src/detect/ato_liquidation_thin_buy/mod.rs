@@ -690,6 +690,7 @@ fn identity_features(identity: &Identity, features: &mut BTreeMap<String, Featur
         ("account_change", identity.account_change),
         ("unseen_session", identity.unseen_session),
         ("usual_login", identity.usual_only),
+        ("clean_login", identity.clean_only),
         ("auth_seen", identity.any_auth),
     ] {
         features.insert(name.into(), flag(on));
