@@ -63,12 +63,16 @@ pub struct Liquidity {
 impl Liquidity {
     /// Thin: a small normal daily traded value or a small market cap; with neither known, a low
     /// price stands in.
+    ///
+    /// A baseline learned from this day's own tape does not rule out a low price: it includes
+    /// whatever volume the manipulation itself put there (the perpetrators' accumulation in
+    /// the morning), so only reference data or earlier days can say a cheap symbol is liquid.
     pub fn is_thin(&self, adv_value_max: f64, market_cap_max: f64, low_price_max: f64) -> bool {
         let by_value = self.adv_value.is_some_and(|v| v < adv_value_max);
         let by_cap = self.market_cap.is_some_and(|v| v < market_cap_max);
-        let by_price = self.adv_value.is_none()
-            && self.market_cap.is_none()
-            && self.price.is_some_and(|p| p <= low_price_max);
+        let sized = self.market_cap.is_some()
+            || (self.adv_value.is_some() && self.baseline != BaselineSource::Intraday);
+        let by_price = !sized && self.price.is_some_and(|p| p <= low_price_max);
         by_value || by_cap || by_price
     }
 }
@@ -489,6 +493,27 @@ impl Market {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A cheap symbol sized only by its own day's tape is still thin by price: that volume
+    /// may be the manipulation's. Reference data (or earlier days) can size it liquid.
+    #[test]
+    fn a_learned_baseline_does_not_make_a_cheap_symbol_liquid() {
+        let liquidity = |baseline| Liquidity {
+            price: Some(200.0),
+            adv_shares: Some(1_000_000.0),
+            baseline,
+            adv_value: Some(200_000_000.0),
+            market_cap: None,
+        };
+        assert!(liquidity(BaselineSource::Intraday).is_thin(50e6, 5e9, 500.0));
+        assert!(!liquidity(BaselineSource::Reference).is_thin(50e6, 5e9, 500.0));
+        assert!(!liquidity(BaselineSource::PriorDays).is_thin(50e6, 5e9, 500.0));
+        let dear = Liquidity {
+            price: Some(900.0),
+            ..liquidity(BaselineSource::Intraday)
+        };
+        assert!(!dear.is_thin(50e6, 5e9, 500.0));
+    }
 
     fn at(secs: i64) -> Timestamp {
         // 2025-03-17 00:00 JST is 2025-03-16T15:00Z.

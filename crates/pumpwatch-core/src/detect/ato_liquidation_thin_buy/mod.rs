@@ -536,7 +536,8 @@ fn evaluate(
         );
     }
     if let Some(p) = main.liquidity.price {
-        let by_price = main.liquidity.adv_value.is_none() && main.liquidity.market_cap.is_none();
+        // Thin by price: what `Liquidity::is_thin` says when nothing else sizes the symbol.
+        let by_price = main.liquidity.is_thin(0.0, 0.0, c.low_price_max);
         features.insert(
             "target_price".into(),
             if by_price {
