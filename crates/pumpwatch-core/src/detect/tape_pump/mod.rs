@@ -129,6 +129,19 @@ impl SymbolTape {
         self.minutes += 1;
     }
 
+    /// Folds `n` minutes without a print at once: `n` folds of zero shrink the averages by
+    /// `decay^n` and add `1 - decay^n` of weight.
+    fn fold_quiet_minutes(&mut self, n: u64, decay: f64) {
+        if n == 0 {
+            return;
+        }
+        let shrink = decay.powi(i32::try_from(n).unwrap_or(i32::MAX));
+        self.usual_prints *= shrink;
+        self.usual_volume *= shrink;
+        self.weight = self.weight * shrink + (1.0 - shrink);
+        self.minutes += n;
+    }
+
     /// Closes the open minute when `minute` is later, folding it and the quiet minutes since
     /// (a long gap counts as `gap_max` quiet minutes) into the averages.
     fn advance_minute(&mut self, minute: i64, gap_max: u64, decay: f64) {
@@ -137,9 +150,7 @@ impl SymbolTape {
         }
         self.fold_minute(self.minute_prints, self.minute_volume, decay);
         let quiet = ((minute - self.minute - 1) as u64).min(gap_max);
-        for _ in 0..quiet {
-            self.fold_minute(0, 0, decay);
-        }
+        self.fold_quiet_minutes(quiet, decay);
         self.minute = minute;
         self.minute_prints = 0;
         self.minute_volume = 0;

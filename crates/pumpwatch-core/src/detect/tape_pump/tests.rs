@@ -274,3 +274,26 @@ fn a_snapshot_mid_tape_restores_the_same_alerts() {
         assert_eq!(got, expected, "cut at {cut}");
     }
 }
+
+/// Folding quiet minutes at once gives what folding them one by one gives.
+#[test]
+fn quiet_minutes_fold_at_once_as_one_by_one() {
+    let decay = 0.5f64.powf(1.0 / 240.0);
+    let mut one_by_one = super::SymbolTape::new(0);
+    let mut at_once = super::SymbolTape::new(0);
+    for tape in [&mut one_by_one, &mut at_once] {
+        tape.fold_minute(12, 3_400, decay);
+        tape.fold_minute(3, 900, decay);
+    }
+    for _ in 0..17 {
+        one_by_one.fold_minute(0, 0, decay);
+    }
+    at_once.fold_quiet_minutes(17, decay);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+    assert_eq!(one_by_one.minutes, at_once.minutes);
+    assert!(close(one_by_one.weight, at_once.weight));
+    assert!(close(one_by_one.usual_prints, at_once.usual_prints));
+    assert!(close(one_by_one.usual_volume, at_once.usual_volume));
+    at_once.fold_quiet_minutes(0, decay);
+    assert_eq!(at_once.minutes, one_by_one.minutes);
+}
