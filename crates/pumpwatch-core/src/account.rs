@@ -98,9 +98,10 @@ pub struct AuthNote {
     pub mfa_none: bool,
     /// Failed logins of the account in the 15 minutes before this one.
     pub failed_before: u8,
-    /// An ordinary login: from a home country, with a second factor, on a network the account
-    /// had logged in from before, and on a known device (or a new one — a new phone — on that
-    /// known network). Evidence that the account's owner is at the keyboard.
+    /// An ordinary login: from a home country, with a second factor, not from a new network,
+    /// and on a known device or IP (or a new device — a new phone — on a network the account
+    /// had logged in from before, when the broker sends ASNs). Evidence that the account's
+    /// owner is at the keyboard.
     pub usual: bool,
     /// A clean login: from a home country, not a hosting network, with a second factor —
     /// whatever the account's history (weaker evidence than `usual`, which knows the network).

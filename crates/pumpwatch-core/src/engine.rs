@@ -514,7 +514,8 @@ impl State<'_> {
     }
 
     /// Applies one event, in event-time order, to the state, then runs the rules' hooks. Of
-    /// another engine's account, only an order's or a fill's effect on its symbol is applied.
+    /// another engine's account, only what an order, a fill or a login does to shared state is
+    /// applied (and the market's engine runs the all-accounts hooks on it).
     fn process(&mut self, event: &Event, arrival: u64, out: &mut Vec<Output>) {
         let ts = event.ts;
         let owned = event

@@ -196,6 +196,8 @@ fn ratio(a: u64, b: u64) -> f64 {
 /// Replays `day` under the config at `config` with this very binary; the alerts go to
 /// `alerts`.
 fn replay(day: &Path, config: &Path, alerts: &Path) -> anyhow::Result<()> {
+    // Invalid lines go next to the alerts, never into the user's directory.
+    let quarantine = alerts.with_extension("quarantine.ndjson");
     let exe = std::env::current_exe().context("cannot find the pumpwatch binary")?;
     let out = std::fs::File::create(alerts)
         .with_context(|| format!("cannot write {}", alerts.display()))?;
@@ -204,6 +206,8 @@ fn replay(day: &Path, config: &Path, alerts: &Path) -> anyhow::Result<()> {
         .arg(day)
         .arg("--config")
         .arg(config)
+        .arg("--quarantine")
+        .arg(&quarantine)
         .stdout(out)
         .stderr(Stdio::null())
         .status()

@@ -277,8 +277,8 @@ pub(super) fn linked_accounts(identity: &Identity, now: Timestamp, max: usize) -
             price: None,
             notional: None,
             margin: None,
-            note: Some(if identity.shared_device {
-                "logged in from the same IP or device".to_string()
+            note: Some(if identity.shared_by_device.binary_search(other).is_ok() {
+                "logged in from the same device".to_string()
             } else {
                 "logged in from the same IP".to_string()
             }),

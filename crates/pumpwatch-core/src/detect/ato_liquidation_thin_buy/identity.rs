@@ -21,7 +21,8 @@ pub(super) struct Identity {
     /// Other accounts that logged in from the same IP or device in the shared-login window.
     pub shared_with: Vec<Id>,
     /// Of those, the ones on the same device (a device shared across customers is rarer than
-    /// an IP behind a carrier's NAT).
+    /// an IP behind a carrier's NAT), sorted.
+    pub shared_by_device: Vec<Id>,
     pub shared_device: bool,
     /// A usual login (known device and network, home country, second factor) and nothing
     /// suspicious: the owner is most likely at the keyboard.
@@ -48,7 +49,7 @@ const POINTS: [(&str, f64); 9] = [
 ];
 
 /// Points off for a usual login with nothing suspicious.
-const USUAL_LOGIN_POINTS: f64 = -15.0;
+const USUAL_LOGIN_POINTS: f64 = -17.0;
 /// Points off for a clean login with nothing suspicious and no history to call it usual.
 const CLEAN_LOGIN_POINTS: f64 = -8.0;
 
@@ -94,9 +95,12 @@ impl Identity {
             );
             identity.shared_device |= !sharing.by_device.is_empty();
             identity.shared_with.extend(sharing.accounts());
+            identity.shared_by_device.extend(sharing.by_device);
         }
         identity.shared_with.sort();
         identity.shared_with.dedup();
+        identity.shared_by_device.sort();
+        identity.shared_by_device.dedup();
         let nothing_suspicious = identity.signals().next().is_none();
         identity.usual_only = usual && nothing_suspicious;
         identity.clean_only = !identity.usual_only && clean && nothing_suspicious;

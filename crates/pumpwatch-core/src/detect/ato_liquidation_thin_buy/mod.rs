@@ -609,6 +609,7 @@ fn evaluate(
         now,
         ctx.config.evidence_max,
     ));
+    evidence.truncate(ctx.config.evidence_max);
     Some(Alert {
         alert_id: alert_id(RULE, &account_id, &trigger.order_id, now.utc_nanos),
         rule: RULE.to_string(),
@@ -704,9 +705,10 @@ fn identity_features(identity: &Identity, features: &mut BTreeMap<String, Featur
 
 /// 0–100: points for the pattern, more the further past each threshold, and the identity
 /// signals' points (see [`identity`]); an ordinary login takes points off. With the default
-/// thresholds, the pattern alone from the owner's usual login stays low (notify the
-/// customer), the pattern with no login seen is medium (step up authentication), and the
-/// pattern from a suspicious session is high or critical (hold the orders).
+/// thresholds the pattern's points are at most 56, so the pattern from the owner's usual
+/// login (−17) stays low (notify the customer), the pattern with no login seen is medium at
+/// most (step up authentication), and the pattern from a suspicious session reaches high or
+/// critical (hold the orders).
 #[allow(clippy::too_many_arguments)]
 fn score(
     c: &Config,

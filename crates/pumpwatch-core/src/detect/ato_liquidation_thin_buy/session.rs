@@ -114,6 +114,7 @@ pub(super) fn evaluate(
     );
     let mut evidence = explain::evidence(ctx, account, shared.market, &[], trigger, now);
     evidence.extend(explain::linked_accounts(&identity, now, c.evidence_max));
+    evidence.truncate(c.evidence_max);
     let mut symbols: Vec<String> = account
         .orders()
         .iter()

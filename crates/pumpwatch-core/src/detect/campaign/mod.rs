@@ -67,7 +67,7 @@ impl Campaigns {
         let view = shared.market.get(symbol);
         let liquidity = view.liquidity(
             now,
-            now.utc_nanos - self.window_nanos(),
+            now.utc_nanos.saturating_sub(self.window_nanos()),
             LEARNED_BASELINE_MIN_SECS,
             shared.settings.session_secs,
         );
@@ -81,16 +81,6 @@ impl Campaigns {
         up && liquidity
             .adv_shares
             .is_some_and(|adv| adv > 0.0 && view.day_volume() as f64 >= adv)
-    }
-}
-
-impl Buyer {
-    /// Whether the buyer counts toward a campaign: not from a clean login of its own, buys big
-    /// enough, and most of what it sold (or margin) behind them.
-    fn counts(&self, c: &BuyingConfig) -> bool {
-        self.session != Session::Clean
-            && self.value >= c.buy_value_min
-            && (self.margin || self.value >= c.spend_of_sold_min * self.sold_before)
     }
 }
 
@@ -152,6 +142,7 @@ impl Rule for Campaigns {
             .and_then(parse_asn)
             .is_some_and(|asn| settings.hosting_asns.contains(&asn));
         let mfa = auth.mfa.as_deref().is_some_and(|m| m != "none");
+        let window = self.window_nanos();
         self.state.note_login(
             &auth.account_id,
             LoginSeen {
@@ -160,6 +151,7 @@ impl Rule for Campaigns {
                 ip: auth.ip.as_deref().map(fingerprint),
                 session: auth.session_id.as_deref().map(fingerprint),
             },
+            window,
         );
     }
 
@@ -171,24 +163,33 @@ impl Rule for Campaigns {
         now: Timestamp,
         alerts: &mut Vec<Alert>,
     ) {
-        if order.action == OrderAction::Cancel {
-            return;
-        }
         let window = self.window_nanos();
         self.state.sweep_now_and_then(now.utc_nanos, window);
         let value = order_value(shared, order, symbol);
         match order.side {
-            Side::Sell => {
-                self.state
-                    .note_sell(&order.account_id, symbol, now.utc_nanos, value, window)
+            Side::Sell => self.state.note_sell(
+                &order.account_id,
+                &order.order_id,
+                order.action,
+                symbol,
+                now.utc_nanos,
+                value,
+                window,
+            ),
+            Side::Buy if order.action == OrderAction::Cancel => {
+                if let Some(campaign) = self.state.symbols.get_mut(&symbol) {
+                    campaign.cancel_buy(&order.account_id, &order.order_id);
+                }
             }
             Side::Buy => {
                 if !self.is_target(shared, symbol, now) {
                     return;
                 }
-                let sold = self
-                    .state
-                    .sold_since(&order.account_id, symbol, now.utc_nanos - window);
+                let sold = self.state.sold_since(
+                    &order.account_id,
+                    symbol,
+                    now.utc_nanos.saturating_sub(window),
+                );
                 let c = &self.buying;
                 let takeover_like = sold >= c.sold_value_min || order.margin;
                 if !takeover_like {
@@ -198,7 +199,7 @@ impl Rule for Campaigns {
                     &order.account_id,
                     order.ip.as_deref().map(fingerprint),
                     order.session_id.as_deref().map(fingerprint),
-                    now.utc_nanos - window,
+                    now.utc_nanos.saturating_sub(window),
                 );
                 if session == Session::Clean {
                     // The owner's own usual session: not a campaign buyer.
@@ -206,6 +207,7 @@ impl Rule for Campaigns {
                 }
                 let campaign = self.state.symbol_mut(symbol);
                 campaign.note_buyer(
+                    &self.buying,
                     &order.account_id,
                     &order.order_id,
                     now.utc_nanos,
@@ -231,7 +233,11 @@ impl Rule for Campaigns {
         now: Timestamp,
         alerts: &mut Vec<Alert>,
     ) {
-        let window = self.window_nanos();
+        let tracked = self.state.symbols.contains_key(&symbol);
+        // A sell matters only on a symbol already followed; a buy starts following a target.
+        if !tracked && (fill.side == Side::Sell || !self.is_target(shared, symbol, now)) {
+            return;
+        }
         let price = fill.price.to_f64().unwrap_or(0.0);
         let seen = FillSeen {
             ts: now.utc_nanos,
@@ -243,14 +249,10 @@ impl Rule for Campaigns {
             price,
         };
         let match_nanos = self.sellers.match_window_ms as i64 * 1_000_000;
-        let tracked = self.state.symbols.contains_key(&symbol);
-        if fill.side == Side::Buy && !tracked && !self.is_target(shared, symbol, now) {
-            return;
-        }
         let campaign = self.state.symbol_mut(symbol);
         let matched = match fill.side {
-            Side::Buy => campaign.note_buy_fill(seen, window, match_nanos),
-            Side::Sell => campaign.note_sell_fill(seen, window, match_nanos),
+            Side::Buy => campaign.note_buy_fill(&self.buying, seen, match_nanos),
+            Side::Sell => campaign.note_sell_fill(&self.buying, seen, match_nanos),
         };
         if !self.sellers.enabled {
             return;
@@ -274,7 +276,7 @@ impl Campaigns {
         now: Timestamp,
     ) -> Option<Alert> {
         let c = &self.buying;
-        let cutoff = now.utc_nanos - self.window_nanos();
+        let cutoff = now.utc_nanos.saturating_sub(self.window_nanos());
         let campaign = self.state.symbols.get(&symbol)?;
         let buyers: Vec<&Buyer> = campaign
             .buyers
@@ -307,7 +309,7 @@ impl Campaigns {
         }
         symbols.sort();
         let view = shared.market.get(symbol);
-        let total: f64 = buyers.iter().map(|b| b.value).sum();
+        let total: f64 = buyers.iter().map(|b| b.value()).sum();
         let sold: f64 = buyers.iter().map(|b| b.sold_before).sum();
         let margin = buyers.iter().filter(|b| b.margin).count();
         let first = buyers
@@ -394,13 +396,13 @@ impl Campaigns {
                 side: Some(Side::Buy),
                 qty: None,
                 price: None,
-                notional: rust_decimal::Decimal::from_f64_retain(b.value.round()),
+                notional: rust_decimal::Decimal::from_f64_retain(b.value().round()),
                 margin: b.margin.then_some(true),
                 note: Some(format!(
                     "first buy of {} ({} orders, {}) {}; sold {} of other holdings before",
                     view.symbol(),
-                    b.orders,
-                    yen(b.value),
+                    b.orders.len(),
+                    yen(b.value()),
                     b.session.describe(),
                     yen(b.sold_before)
                 )),
@@ -411,10 +413,14 @@ impl Campaigns {
             .map(|ch| format!(", {} on its previous close", signed(ch)))
             .unwrap_or_default();
         let summary = format!(
-            "{}{} accounts that sold other holdings (or bought on margin) bought thin symbol {} within {}: {} of buy orders{change}.{} Accounts: {}.",
+            "{}{} accounts that sold other holdings (or bought on margin) bought {} within {}: {} of buy orders{change}.{} Accounts: {}.",
             if update { "Campaign grows: " } else { "" },
             buyers.len(),
-            symbols.join(", "),
+            format!(
+                "the thin or running symbol{} {}",
+                if symbols.len() > 1 { "s" } else { "" },
+                symbols.join(", ")
+            ),
             duration((now.utc_nanos - first) / NANOS_PER_SEC),
             yen(total),
             if symbols.len() > 1 {

@@ -5,8 +5,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use pumpwatch_model::Id;
+use pumpwatch_model::{Id, OrderAction};
 use serde::{Deserialize, Serialize};
+
+use super::config::BuyingConfig;
 
 /// Sells remembered per account.
 const SELLS_PER_ACCOUNT_MAX: usize = 64;
@@ -18,6 +20,10 @@ const ACCUMULATORS_PER_SYMBOL_MAX: usize = 256;
 const FILLS_PER_SYMBOL_MAX: usize = 1_024;
 /// Matched fills kept per beneficiary, for evidence.
 const MATCHES_PER_SELLER_MAX: usize = 64;
+/// Campaign buyers a beneficiary's sells are matched to, at most.
+const SOLD_INTO_MAX: usize = 256;
+/// Buy orders remembered per campaign buyer and symbol.
+const ORDERS_PER_BUYER_MAX: usize = 64;
 /// Orders between two sweeps of expired state.
 const SWEEP_EVERY: u64 = 8_192;
 /// An earlier buyer is forgotten after this long without a fill (ns): a day.
@@ -25,12 +31,23 @@ const ACCUMULATOR_IDLE_NANOS: i64 = 86_400 * 1_000_000_000;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct State {
-    /// Account → its recent sell orders: (time, symbol, value), oldest first.
-    sells: BTreeMap<Id, Vec<(i64, u32, f64)>>,
+    /// Account → its recent sell orders, oldest first.
+    sells: BTreeMap<Id, Vec<SellNote>>,
     pub symbols: BTreeMap<u32, SymbolState>,
     /// Account → its latest successful login in the window.
     logins: BTreeMap<Id, LoginSeen>,
     orders: u64,
+    logins_seen: u64,
+}
+
+/// A sell order as the campaign rules count it: its latest value (a replace overwrites it, a
+/// cancel removes it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SellNote {
+    ts: i64,
+    order_id: Id,
+    symbol: u32,
+    value: f64,
 }
 
 /// An account's latest login, as the campaign rules judge it.
@@ -75,12 +92,28 @@ pub(super) struct Buyer {
     pub first_ts: i64,
     pub last_ts: i64,
     pub session: Session,
-    /// Its buy orders of the symbol, in value (yen) and count.
-    pub value: f64,
-    pub orders: u32,
+    /// Its live buy orders of the symbol and their values (yen): a replace overwrites an
+    /// order's value, a cancel removes it.
+    pub orders: Vec<(Id, f64)>,
     /// What it had sold of other symbols in the window before buying.
     pub sold_before: f64,
     pub margin: bool,
+}
+
+impl Buyer {
+    /// Its live buy orders' value (yen).
+    pub fn value(&self) -> f64 {
+        self.orders.iter().map(|(_, v)| v).sum()
+    }
+
+    /// Whether the buyer counts toward a campaign: not from a clean login of its own, buys big
+    /// enough, and most of what it sold (or margin) behind them.
+    pub fn counts(&self, c: &BuyingConfig) -> bool {
+        let value = self.value();
+        self.session != Session::Clean
+            && value >= c.buy_value_min
+            && (self.margin || value >= c.spend_of_sold_min * self.sold_before)
+    }
 }
 
 /// An account that bought the symbol (not as a campaign buyer): a possible beneficiary.
@@ -91,7 +124,7 @@ pub(super) struct Accumulator {
     pub bought_value: f64,
     pub first_buy_ts: i64,
     pub last_ts: i64,
-    /// What it held of its buys when the campaign began.
+    /// What it still held of its buys when the campaign began (its earlier sells taken off).
     pub pre_qty: u64,
     pub pre_value: f64,
     /// The campaign buyers it sold to, sorted.
@@ -159,20 +192,46 @@ impl State {
         }
         let cutoff = now - window;
         self.sells.retain(|_, sells| {
-            sells.retain(|(t, _, _)| *t >= cutoff);
+            sells.retain(|sell| sell.ts >= cutoff);
             !sells.is_empty()
         });
         self.logins.retain(|_, login| login.ts >= cutoff);
         self.symbols.retain(|_, s| s.sweep(now, window));
     }
 
-    pub fn note_sell(&mut self, account: &Id, symbol: u32, ts: i64, value: f64, window: i64) {
+    /// A sell order entered, replaced or cancelled.
+    #[allow(clippy::too_many_arguments)]
+    pub fn note_sell(
+        &mut self,
+        account: &Id,
+        order_id: &Id,
+        action: OrderAction,
+        symbol: u32,
+        ts: i64,
+        value: f64,
+        window: i64,
+    ) {
+        if action == OrderAction::Cancel {
+            if let Some(sells) = self.sells.get_mut(account) {
+                sells.retain(|sell| sell.order_id != *order_id);
+            }
+            return;
+        }
         let sells = self.sells.entry(account.clone()).or_default();
-        sells.retain(|(t, _, _)| *t >= ts - window);
+        sells.retain(|sell| sell.ts >= ts.saturating_sub(window));
+        if let Some(sell) = sells.iter_mut().find(|sell| sell.order_id == *order_id) {
+            sell.value = value;
+            return;
+        }
         if sells.len() == SELLS_PER_ACCOUNT_MAX {
             sells.remove(0);
         }
-        sells.push((ts, symbol, value));
+        sells.push(SellNote {
+            ts,
+            order_id: order_id.clone(),
+            symbol,
+            value,
+        });
     }
 
     /// What the account sold of symbols other than `symbol` since `cutoff`.
@@ -180,14 +239,22 @@ impl State {
         self.sells.get(account).map_or(0.0, |sells| {
             sells
                 .iter()
-                .filter(|(t, s, _)| *t >= cutoff && *s != symbol)
-                .map(|(_, _, v)| v)
+                .filter(|sell| sell.ts >= cutoff && sell.symbol != symbol)
+                .map(|sell| sell.value)
                 .sum()
         })
     }
 
-    pub fn note_login(&mut self, account: &Id, login: LoginSeen) {
+    /// An account's successful login; logins older than the window are swept every
+    /// [`SWEEP_EVERY`] logins.
+    pub fn note_login(&mut self, account: &Id, login: LoginSeen, window: i64) {
+        let now = login.ts;
         self.logins.insert(account.clone(), login);
+        self.logins_seen += 1;
+        if self.logins_seen % SWEEP_EVERY == 0 {
+            let cutoff = now.saturating_sub(window);
+            self.logins.retain(|_, login| login.ts >= cutoff);
+        }
     }
 
     /// How the account's order from `ip` and `session` relates to its latest login since
@@ -218,18 +285,29 @@ impl State {
 }
 
 /// How a sell and a buy fill are the two sides of one trade: 0 by a counterparty id, 1 by a
-/// shared trade id, 2 by time, price and quantity when neither side has a trade id.
+/// shared trade id, 2 by time, price and quantity when neither side has a trade id. Ids that
+/// contradict (a counterparty naming someone else, two different trade ids) rule a match out.
 fn how_matched(sell: &FillSeen, buy: &FillSeen, match_nanos: i64) -> Option<usize> {
     if sell.account == buy.account {
         return None;
     }
-    if sell.counterparty.as_ref() == Some(&buy.account)
-        || buy.counterparty.as_ref() == Some(&sell.account)
+    let names_other =
+        |counterparty: &Option<Id>, other: &Id| counterparty.as_ref().is_some_and(|c| c != other);
+    if names_other(&sell.counterparty, &buy.account)
+        || names_other(&buy.counterparty, &sell.account)
     {
+        return None;
+    }
+    if let (Some(a), Some(b)) = (&sell.trade_id, &buy.trade_id) {
+        if a != b {
+            return None;
+        }
+    }
+    if sell.counterparty.is_some() || buy.counterparty.is_some() {
         return Some(0);
     }
     match (&sell.trade_id, &buy.trade_id) {
-        (Some(a), Some(b)) => (a == b).then_some(1),
+        (Some(_), Some(_)) => Some(1),
         (None, None) => ((sell.ts - buy.ts).abs() <= match_nanos
             && sell.qty == buy.qty
             && sell.price == buy.price)
@@ -244,7 +322,16 @@ pub(super) const HOW: [&str; 3] = ["counterparty", "trade id", "timing"];
 impl SymbolState {
     /// Keeps the state of the window; false when nothing is left to keep.
     fn sweep(&mut self, now: i64, window: i64) -> bool {
-        let cutoff = now - window;
+        self.expire(now, window);
+        self.accumulators
+            .retain(|a| a.last_ts >= now.saturating_sub(ACCUMULATOR_IDLE_NANOS));
+        !(self.buyers.is_empty() && self.accumulators.is_empty())
+    }
+
+    /// Drops the buyers and waiting fills the window left behind; a campaign with no buyer
+    /// left is over (the next takeover-like buyer starts a new one).
+    fn expire(&mut self, now: i64, window: i64) {
+        let cutoff = now.saturating_sub(window);
         self.buyers.retain(|b| b.last_ts >= cutoff);
         if self.buyers.is_empty() {
             self.alerted_accounts = 0;
@@ -252,13 +339,10 @@ impl SymbolState {
         }
         self.buyer_fills.retain(|f| f.ts >= cutoff);
         self.seller_fills.retain(|f| f.ts >= cutoff);
-        self.accumulators
-            .retain(|a| a.last_ts >= now - ACCUMULATOR_IDLE_NANOS);
-        !(self.buyers.is_empty() && self.accumulators.is_empty())
     }
 
-    fn is_buyer(&self, account: &Id) -> bool {
-        self.buyers.iter().any(|b| b.account == *account)
+    fn buyer(&self, account: &Id) -> Option<&Buyer> {
+        self.buyers.iter().find(|b| b.account == *account)
     }
 
     pub fn accumulator(&self, account: &Id) -> Option<&Accumulator> {
@@ -269,10 +353,12 @@ impl SymbolState {
         self.accumulators.iter_mut().find(|a| a.account == *account)
     }
 
-    /// A takeover-like buy order of the symbol. The first of a campaign fixes what each earlier
-    /// buyer held before it.
+    /// A takeover-like buy order of the symbol entered or replaced. The first buyer that
+    /// counts starts the campaign and fixes what each earlier buyer held before it.
+    #[allow(clippy::too_many_arguments)]
     pub fn note_buyer(
         &mut self,
+        c: &BuyingConfig,
         account: &Id,
         order_id: &Id,
         ts: i64,
@@ -281,52 +367,71 @@ impl SymbolState {
         margin: bool,
         session: Session,
     ) {
-        if self.campaign_start.is_none() {
+        self.expire(ts, c.window_secs as i64 * 1_000_000_000);
+        match self.buyers.iter_mut().find(|b| b.account == *account) {
+            Some(b) => {
+                let full = b.orders.len() >= ORDERS_PER_BUYER_MAX;
+                match b.orders.iter_mut().find(|(id, _)| id == order_id) {
+                    Some((_, v)) => *v = value,
+                    None if !full => b.orders.push((order_id.clone(), value)),
+                    None => {}
+                }
+                b.last_ts = ts;
+                b.sold_before = b.sold_before.max(sold_before);
+                b.margin |= margin;
+                if session != Session::Clean {
+                    b.session = session;
+                }
+            }
+            None => {
+                if self.buyers.len() == BUYERS_PER_SYMBOL_MAX {
+                    self.buyers.remove(0);
+                }
+                self.buyers.push(Buyer {
+                    account: account.clone(),
+                    first_order: order_id.clone(),
+                    first_ts: ts,
+                    last_ts: ts,
+                    session,
+                    orders: vec![(order_id.clone(), value)],
+                    sold_before,
+                    margin,
+                });
+            }
+        }
+        let counts = self.buyer(account).is_some_and(|b| b.counts(c));
+        if self.campaign_start.is_none() && counts {
             self.campaign_start = Some(ts);
             for a in &mut self.accumulators {
                 a.pre_qty = a.bought_qty;
                 a.pre_value = a.bought_value;
             }
         }
+    }
+
+    /// A campaign buyer's buy order cancelled: it no longer counts toward its value.
+    pub fn cancel_buy(&mut self, account: &Id, order_id: &Id) {
         if let Some(b) = self.buyers.iter_mut().find(|b| b.account == *account) {
-            b.value += value;
-            b.orders += 1;
-            b.last_ts = ts;
-            b.sold_before = b.sold_before.max(sold_before);
-            b.margin |= margin;
-            if session != Session::Clean {
-                b.session = session;
-            }
-            return;
+            b.orders.retain(|(id, _)| id != order_id);
         }
-        if self.buyers.len() == BUYERS_PER_SYMBOL_MAX {
-            self.buyers.remove(0);
-        }
-        self.buyers.push(Buyer {
-            account: account.clone(),
-            first_order: order_id.clone(),
-            first_ts: ts,
-            last_ts: ts,
-            session,
-            value,
-            orders: 1,
-            sold_before,
-            margin,
-        });
     }
 
     /// A buy fill: a campaign buyer's is matched to an earlier buyer's waiting sell (or waits
     /// itself); anyone else's makes them an earlier buyer.
     pub fn note_buy_fill(
         &mut self,
+        c: &BuyingConfig,
         fill: FillSeen,
-        window: i64,
         match_nanos: i64,
     ) -> Option<Matched> {
-        self.buyer_fills.retain(|f| f.ts >= fill.ts - window);
-        if !self.is_buyer(&fill.account) {
-            self.accumulate(&fill);
-            return None;
+        self.expire(fill.ts, c.window_secs as i64 * 1_000_000_000);
+        match self.buyer(&fill.account) {
+            None => {
+                self.accumulate(&fill);
+                return None;
+            }
+            Some(b) if !b.counts(c) => return None,
+            Some(_) => {}
         }
         let found = self
             .seller_fills
@@ -352,12 +457,21 @@ impl SymbolState {
     /// waiting buy (or waits itself).
     pub fn note_sell_fill(
         &mut self,
+        c: &BuyingConfig,
         fill: FillSeen,
-        window: i64,
         match_nanos: i64,
     ) -> Option<Matched> {
-        self.seller_fills.retain(|f| f.ts >= fill.ts - window);
-        if self.campaign_start.is_none() || self.accumulator(&fill.account).is_none() {
+        self.expire(fill.ts, c.window_secs as i64 * 1_000_000_000);
+        let before_campaign = self.campaign_start.is_none();
+        let seller = self.accumulator_mut(&fill.account)?;
+        if before_campaign {
+            // Sold before the campaign: no longer held when it begins.
+            let qty = fill.qty.min(seller.bought_qty);
+            if seller.bought_qty > 0 {
+                seller.bought_value -= seller.bought_value * qty as f64 / seller.bought_qty as f64;
+            }
+            seller.bought_qty -= qty;
+            seller.last_ts = fill.ts;
             return None;
         }
         let found = self
@@ -383,7 +497,7 @@ impl SymbolState {
     fn accumulate(&mut self, fill: &FillSeen) {
         let value = fill.price * fill.qty as f64;
         if let Some(a) = self.accumulator_mut(&fill.account) {
-            a.bought_qty += fill.qty;
+            a.bought_qty = a.bought_qty.saturating_add(fill.qty);
             a.bought_value += value;
             a.last_ts = fill.ts;
             return;
@@ -429,9 +543,11 @@ impl SymbolState {
     fn record(&mut self, sell: &FillSeen, buyer: &Id, how: usize) -> Option<Matched> {
         let seller = self.accumulator_mut(&sell.account)?;
         if let Err(at) = seller.sold_into.binary_search(buyer) {
-            seller.sold_into.insert(at, buyer.clone());
+            if seller.sold_into.len() < SOLD_INTO_MAX {
+                seller.sold_into.insert(at, buyer.clone());
+            }
         }
-        seller.sold_qty += sell.qty;
+        seller.sold_qty = seller.sold_qty.saturating_add(sell.qty);
         seller.sold_value += sell.price * sell.qty as f64;
         seller.matched_by[how] += 1;
         seller.last_ts = sell.ts;

@@ -260,3 +260,80 @@ fn a_split_of_the_accounts_raises_the_same_alerts_once() {
         .any(|(_, a)| a.rule == "coordinated_thin_buying"));
     assert_eq!(lines(&merged), lines(&whole));
 }
+
+#[test]
+fn cancelled_sells_do_not_make_a_buyer_takeover_like() {
+    // Each buyer cancels its sell before buying: nothing was sold.
+    let mut events = Vec::new();
+    for e in campaign_day("VN", "none", true) {
+        let cancel = match &e.body {
+            pumpwatch_model::EventBody::Order(o) if o.side == pumpwatch_model::Side::Sell => {
+                Some(event(format!(
+                    r#"{{"type":"order","ts":"{}","order_id":"{}","account_id":"{}","symbol":"7203","side":"sell","action":"cancel"}}"#,
+                    ts((e.ts.utc_nanos - events_origin()) as u64 / 1_000_000_000 + 30),
+                    o.order_id,
+                    o.account_id
+                )))
+            }
+            _ => None,
+        };
+        events.push(e);
+        events.extend(cancel);
+    }
+    events.sort_by_key(|e| e.ts);
+    let alerts = run(&events, Partition::WHOLE);
+    assert!(
+        of_rule(&alerts, "coordinated_thin_buying").is_empty(),
+        "{alerts:#?}"
+    );
+    assert!(of_rule(&alerts, "pre_positioned_seller").is_empty());
+}
+
+/// UTC nanos of 09:00 JST on the test day.
+fn events_origin() -> i64 {
+    event(format!(
+        r#"{{"type":"trade","ts":"{}","symbol":"x","qty":1,"price":1}}"#,
+        ts(0)
+    ))
+    .ts
+    .utc_nanos
+}
+
+#[test]
+fn a_campaign_over_for_a_window_starts_afresh() {
+    // The same three buyers, then three others more than two hours later: two campaigns,
+    // each alerted at its own third buyer.
+    let mut events = campaign_day("VN", "none", true);
+    for (i, buyer) in ["W1", "W2", "W3"].iter().enumerate() {
+        let t = 3_600 + 3 * 3_600 + 600 * i as u64;
+        events.push(login(t, buyer, "VN", "none"));
+        events.push(order(
+            t + 60,
+            &format!("{buyer}-s"),
+            buyer,
+            "7203",
+            "sell",
+            1_000,
+            2_800,
+        ));
+        events.push(order(
+            t + 120,
+            &format!("{buyer}-b"),
+            buyer,
+            "130A",
+            "buy",
+            8_000,
+            190,
+        ));
+    }
+    events.sort_by_key(|e| e.ts);
+    let alerts = run(&events, Partition::WHOLE);
+    let campaigns = of_rule(&alerts, "coordinated_thin_buying");
+    assert_eq!(campaigns.len(), 2, "{campaigns:#?}");
+    assert_eq!(campaigns[1].account_ids, vec!["W1", "W2", "W3"]);
+    assert!(
+        !campaigns[1].summary.starts_with("Campaign grows"),
+        "{}",
+        campaigns[1].summary
+    );
+}
