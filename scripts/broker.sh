@@ -3,8 +3,12 @@
 # crates.io when missing (pinned; a cold build takes 15-25 minutes), started in the
 # background, its address printed on stdout once it accepts connections.
 #
-#   scripts/broker.sh [start] [--port PORT] [--data DIR]
+#   scripts/broker.sh [start] [--port PORT] [--data DIR] [--fresh]
 #   scripts/broker.sh stop [--port PORT]
+#
+# A broker already running on the port is reused; `--fresh` stops it first, so the tests run
+# against empty storage (a long-lived broker's SQLite storage grows with every run, and its
+# fetches slow down with it).
 #
 # Storage is SQLite: in DIR when given (it survives a restart), else in a fresh folder on
 # /dev/shm (or in the broker's state directory). tansu 0.6.0's memory engine was seen to lose the last records of
@@ -18,9 +22,11 @@ TANSU_VERSION=0.6.0
 PORT=9092
 DATA=""
 ACTION=start
+FRESH=0
 while [ $# -gt 0 ]; do
     case "$1" in
         start|stop) ACTION=$1 ;;
+        --fresh) FRESH=1 ;;
         --port) PORT=$2; shift ;;
         --data) DATA=$2; shift ;;
         *) echo "broker.sh: unknown argument $1" >&2; exit 2 ;;
@@ -30,7 +36,7 @@ done
 STATE_DIR="${XDG_RUNTIME_DIR:-/tmp}/pumpwatch-broker-$PORT"
 PID_FILE="$STATE_DIR/pid"
 
-if [ "$ACTION" = stop ]; then
+if [ "$ACTION" = stop ] || { [ "$FRESH" = 1 ] && [ -f "$PID_FILE" ]; }; then
     if [ -f "$PID_FILE" ] && kill "$(cat "$PID_FILE")" 2>/dev/null; then
         # Wait for it to let go of the port.
         for _ in $(seq 100); do
@@ -40,7 +46,7 @@ if [ "$ACTION" = stop ]; then
         echo "broker.sh: stopped the broker on 127.0.0.1:$PORT" >&2
     fi
     rm -f "$PID_FILE"
-    exit 0
+    [ "$ACTION" = stop ] && exit 0
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -34,7 +34,7 @@ export PUMPWATCH_TEST_POSTGRES
 
 # A Kafka-protocol broker for the live pipeline's tests (tansu, built from crates.io when
 # missing: the first run takes 15-25 minutes longer).
-PUMPWATCH_TEST_BROKERS="$(bash scripts/broker.sh --port 19092)"
+PUMPWATCH_TEST_BROKERS="$(bash scripts/broker.sh --port 19092 --fresh)"
 export PUMPWATCH_TEST_BROKERS
 
 # An S3-compatible object store for the test of checkpoints in an object store (moto's
