@@ -70,7 +70,10 @@ fn note_alert(last: &mut FxHashMap<u32, i64>, realert_secs: u64, account: u32, n
     last.insert(account, now);
 }
 
-fn sorted_entries(map: &FxHashMap<u32, i64>) -> Vec<(u32, i64)> {
+/// A last-alert map as a snapshot stores it: (account number, UTC nanos), sorted.
+type LastAlerts = Vec<(u32, i64)>;
+
+fn sorted_entries(map: &FxHashMap<u32, i64>) -> LastAlerts {
     let mut entries: Vec<(u32, i64)> = map.iter().map(|(a, t)| (*a, *t)).collect();
     entries.sort_unstable();
     entries
@@ -99,7 +102,7 @@ impl Rule for AtoLiquidationThinBuy {
     }
 
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
-        let (last_alert, last_session_alert): (Vec<(u32, i64)>, Vec<(u32, i64)>) =
+        let (last_alert, last_session_alert): (LastAlerts, LastAlerts) =
             postcard::from_bytes(bytes)?;
         self.last_alert = last_alert.into_iter().collect();
         self.last_session_alert = last_session_alert.into_iter().collect();

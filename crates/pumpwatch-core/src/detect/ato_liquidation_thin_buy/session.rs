@@ -31,9 +31,9 @@ pub(super) fn evaluate(
     }
     // Cheap rejections first: a sell of something held, in a session with a login or an order
     // from a session no login showed.
-    if !account
+    if account
         .holding(trigger.symbol)
-        .is_some_and(|h| h.sod_qty > 0)
+        .is_none_or(|h| h.sod_qty <= 0)
     {
         return None;
     }

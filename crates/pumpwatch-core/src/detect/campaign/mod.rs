@@ -412,15 +412,15 @@ impl Campaigns {
             .change_vs_prev_close()
             .map(|ch| format!(", {} on its previous close", signed(ch)))
             .unwrap_or_default();
+        let targets = format!(
+            "the thin or running symbol{} {}",
+            if symbols.len() > 1 { "s" } else { "" },
+            symbols.join(", ")
+        );
         let summary = format!(
-            "{}{} accounts that sold other holdings (or bought on margin) bought {} within {}: {} of buy orders{change}.{} Accounts: {}.",
+            "{}{} accounts that sold other holdings (or bought on margin) bought {targets} within {}: {} of buy orders{change}.{} Accounts: {}.",
             if update { "Campaign grows: " } else { "" },
             buyers.len(),
-            format!(
-                "the thin or running symbol{} {}",
-                if symbols.len() > 1 { "s" } else { "" },
-                symbols.join(", ")
-            ),
             duration((now.utc_nanos - first) / NANOS_PER_SEC),
             yen(total),
             if symbols.len() > 1 {
