@@ -189,6 +189,43 @@ impl Activity {
     }
 }
 
+/// Where a login came from, against the broker's settings: what any account's login says
+/// without the account's history.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginOrigin {
+    pub foreign_country: bool,
+    /// From a hosting, VPS or proxy network (`engine.hosting_asns`).
+    pub hosting_network: bool,
+    /// The login says it used no second factor.
+    pub mfa_none: bool,
+    /// The login names a second factor it used.
+    pub mfa_passed: bool,
+}
+
+impl LoginOrigin {
+    pub fn of(auth: &Auth, settings: &EngineSettings) -> Self {
+        let mfa_none = auth.mfa.as_deref() == Some("none");
+        LoginOrigin {
+            foreign_country: auth
+                .country
+                .as_deref()
+                .is_some_and(|c| !settings.home_countries.iter().any(|h| h == c)),
+            hosting_network: auth
+                .asn
+                .as_deref()
+                .and_then(parse_asn)
+                .is_some_and(|asn| settings.hosting_asns.contains(&asn)),
+            mfa_none,
+            mfa_passed: auth.mfa.is_some() && !mfa_none,
+        }
+    }
+
+    /// From a home country, not a hosting network, with a second factor.
+    pub fn is_clean(self) -> bool {
+        !self.foreign_country && !self.hosting_network && self.mfa_passed
+    }
+}
+
 /// An ASN as brokers send it: `4837`, `AS4837` or `as4837`.
 pub fn parse_asn(text: &str) -> Option<u32> {
     let digits = text
@@ -349,29 +386,18 @@ impl AccountState {
         } else {
             0
         };
-        let foreign_country = auth
-            .country
-            .as_deref()
-            .is_some_and(|c| !settings.home_countries.iter().any(|h| h == c));
-        let hosting_network = auth
-            .asn
-            .as_deref()
-            .and_then(parse_asn)
-            .is_some_and(|asn| settings.hosting_asns.contains(&asn));
-        let mfa_none = auth.mfa.as_deref() == Some("none");
+        let origin = LoginOrigin::of(auth, settings);
+        let LoginOrigin {
+            foreign_country,
+            hosting_network,
+            mfa_none,
+            ..
+        } = origin;
         let new_device = is_login && had_history && (new_device || new_ip);
         let new_network = is_login && had_networks && new_network;
-        let clean =
-            is_login && !foreign_country && !hosting_network && auth.mfa.is_some() && !mfa_none;
+        let clean = is_login && origin.is_clean();
         let known_network = had_networks && !new_network && auth.asn.is_some();
-        let usual = is_login
-            && had_history
-            && (!new_device || known_network)
-            && !new_network
-            && !foreign_country
-            && !hosting_network
-            && auth.mfa.is_some()
-            && !mfa_none;
+        let usual = clean && had_history && (!new_device || known_network) && !new_network;
         let id = auth
             .session_id
             .clone()

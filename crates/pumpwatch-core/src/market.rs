@@ -244,6 +244,25 @@ impl<'a> SymbolView<'a> {
         (prev > 0.0).then(|| last / prev - 1.0)
     }
 
+    /// Running: up at least `change_min` on the previous close on a day volume already
+    /// `volume_of_adv_min` times the normal daily volume of `liquidity` (0: never running).
+    pub fn is_running(
+        &self,
+        liquidity: &Liquidity,
+        change_min: f64,
+        volume_of_adv_min: f64,
+    ) -> bool {
+        if volume_of_adv_min <= 0.0 {
+            return false;
+        }
+        let up = self
+            .change_vs_prev_close()
+            .is_some_and(|change| change >= change_min);
+        up && liquidity
+            .adv_shares
+            .is_some_and(|adv| adv > 0.0 && self.day_volume() as f64 >= adv * volume_of_adv_min)
+    }
+
     pub fn distinct_buyers_today(&self) -> usize {
         self.cold.buyers.len()
     }

@@ -24,6 +24,20 @@ pub fn plural(n: usize, noun: &str) -> String {
     }
 }
 
+/// `+40%`, `-3%`: a change with its sign.
+pub fn signed_percent(change: f64) -> String {
+    if change >= 0.0 {
+        format!("+{}", percent(change))
+    } else {
+        format!("-{}", percent(-change))
+    }
+}
+
+/// A measure as features show it: four decimals.
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
 /// `94%`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)

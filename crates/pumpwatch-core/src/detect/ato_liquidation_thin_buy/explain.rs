@@ -7,17 +7,8 @@ use pumpwatch_model::{Decimal, Evidence, Side, Timestamp};
 use super::identity::Identity;
 use super::{leg_value, to_f64, Context, Measures, Target, NANOS_PER_SEC};
 use crate::account::{AccountState, OrderLeg};
-use crate::detect::format::{duration, percent, plural, yen};
+use crate::detect::format::{duration, percent, plural, signed_percent, yen};
 use crate::market::Market;
-
-/// `+40%`, `-3%`: a change with its sign.
-fn signed_percent(change: f64) -> String {
-    if change >= 0.0 {
-        format!("+{}", percent(change))
-    } else {
-        format!("-{}", percent(-change))
-    }
-}
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn summary(

@@ -24,6 +24,7 @@ use rustc_hash::FxHashMap;
 
 pub use self::config::Config;
 use self::identity::Identity;
+use super::format::round4;
 use super::{alert_id, Rule, Shared};
 use crate::account::{AccountState, OrderLeg};
 use crate::market::{Liquidity, Market};
@@ -224,16 +225,9 @@ impl Context<'_> {
     /// the symbol's size.
     fn is_running(&self, market: &Market, symbol: u32, liquidity: &Liquidity) -> bool {
         let c = self.config;
-        if c.running_volume_of_adv_min <= 0.0 {
-            return false;
-        }
-        let view = market.get(symbol);
-        let up = view
-            .change_vs_prev_close()
-            .is_some_and(|change| change >= c.running_change_min);
-        up && liquidity.adv_shares.is_some_and(|adv| {
-            adv > 0.0 && view.day_volume() as f64 >= adv * c.running_volume_of_adv_min
-        })
+        market
+            .get(symbol)
+            .is_running(liquidity, c.running_change_min, c.running_volume_of_adv_min)
     }
 
     /// Thin: a small normal daily traded value or a small market cap; with neither known, a low
@@ -627,10 +621,6 @@ fn evaluate(
         action,
         config_version: ctx.config_version.to_string(),
     })
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// The funding thresholds in force: the configured ones, or the lower ones of a strong login

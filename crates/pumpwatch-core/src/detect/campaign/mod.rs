@@ -26,9 +26,9 @@ use rust_decimal::prelude::ToPrimitive;
 
 pub use self::config::{BuyingConfig, SellersConfig};
 use self::state::{Buyer, FillSeen, LoginSeen, Matched, Session, State, SymbolState};
-use super::format::{duration, percent, yen};
+use super::format::{duration, round4, signed_percent, yen};
 use super::{alert_id, Rule, Shared};
-use crate::account::{fingerprint, parse_asn};
+use crate::account::{fingerprint, LoginOrigin};
 use crate::snapshot::SnapshotError;
 
 pub const CAMPAIGN_RULE: &str = "coordinated_thin_buying";
@@ -72,15 +72,8 @@ impl Campaigns {
             shared.settings.session_secs,
         );
         let c = &self.buying;
-        if liquidity.is_thin(c.thin_adv_value_max, c.thin_market_cap_max, c.low_price_max) {
-            return true;
-        }
-        let up = view
-            .change_vs_prev_close()
-            .is_some_and(|change| change >= c.running_change_min);
-        up && liquidity
-            .adv_shares
-            .is_some_and(|adv| adv > 0.0 && view.day_volume() as f64 >= adv)
+        liquidity.is_thin(c.thin_adv_value_max, c.thin_market_cap_max, c.low_price_max)
+            || view.is_running(&liquidity, c.running_change_min, 1.0)
     }
 }
 
@@ -131,23 +124,12 @@ impl Rule for Campaigns {
         if auth.action != AuthAction::LoginSuccess {
             return;
         }
-        let settings = shared.settings;
-        let home = auth
-            .country
-            .as_deref()
-            .is_none_or(|c| settings.home_countries.iter().any(|h| h == c));
-        let hosting = auth
-            .asn
-            .as_deref()
-            .and_then(parse_asn)
-            .is_some_and(|asn| settings.hosting_asns.contains(&asn));
-        let mfa = auth.mfa.as_deref().is_some_and(|m| m != "none");
         let window = self.window_nanos();
         self.state.note_login(
             &auth.account_id,
             LoginSeen {
                 ts: now.utc_nanos,
-                clean: home && !hosting && mfa,
+                clean: LoginOrigin::of(auth, shared.settings).is_clean(),
                 ip: auth.ip.as_deref().map(fingerprint),
                 session: auth.session_id.as_deref().map(fingerprint),
             },
@@ -344,15 +326,13 @@ impl Campaigns {
         if let Some(change) = view.change_vs_prev_close() {
             features.insert(
                 "target_change_vs_prev_close".into(),
-                Feature::info((change * 10_000.0).round() / 10_000.0),
+                Feature::info(round4(change)),
             );
         }
         if let Some(adv) = view.adv_shares().filter(|a| *a > 0) {
             features.insert(
                 "target_day_volume_of_adv".into(),
-                Feature::info(
-                    (view.day_volume() as f64 / adv as f64 * 10_000.0).round() / 10_000.0,
-                ),
+                Feature::info(round4(view.day_volume() as f64 / adv as f64)),
             );
         }
         // 60 at the minimum count, more with every further account, the size of the buys and a
@@ -410,7 +390,7 @@ impl Campaigns {
             .collect();
         let change = view
             .change_vs_prev_close()
-            .map(|ch| format!(", {} on its previous close", signed(ch)))
+            .map(|ch| format!(", {} on its previous close", signed_percent(ch)))
             .unwrap_or_default();
         let targets = format!(
             "the thin or running symbol{} {}",
@@ -510,7 +490,7 @@ impl Campaigns {
         if avg_buy > 0.0 {
             features.insert(
                 "sell_over_buy_price".into(),
-                Feature::info(((avg_sell / avg_buy - 1.0) * 10_000.0).round() / 10_000.0),
+                Feature::info(round4(avg_sell / avg_buy - 1.0)),
             );
         }
         for (how, n) in [
@@ -580,7 +560,7 @@ impl Campaigns {
             yen(seller.sold_value),
             avg_sell,
             if avg_buy > 0.0 {
-                format!(", {} on its buys", signed(avg_sell / avg_buy - 1.0))
+                format!(", {} on its buys", signed_percent(avg_sell / avg_buy - 1.0))
             } else {
                 String::new()
             },
@@ -612,14 +592,5 @@ impl Campaigns {
             action: Action::HoldOrders,
             config_version: shared.config_version.to_string(),
         })
-    }
-}
-
-/// `+40%`, `-3%`.
-fn signed(change: f64) -> String {
-    if change >= 0.0 {
-        format!("+{}", percent(change))
-    } else {
-        format!("-{}", percent(-change))
     }
 }

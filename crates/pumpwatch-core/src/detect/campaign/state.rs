@@ -316,6 +316,31 @@ fn how_matched(sell: &FillSeen, buy: &FillSeen, match_nanos: i64) -> Option<usiz
     }
 }
 
+/// Takes the first fill waiting on the other side that `matches` the new `fill` (called as
+/// `matches(waiting, fill)`) and returns both with how they matched; with none, `fill` waits
+/// on its own side (the oldest dropped when full).
+fn take_match(
+    other: &mut VecDeque<FillSeen>,
+    own: &mut VecDeque<FillSeen>,
+    fill: FillSeen,
+    matches: impl Fn(&FillSeen, &FillSeen) -> Option<usize>,
+) -> Option<(FillSeen, FillSeen, usize)> {
+    let found = other
+        .iter()
+        .enumerate()
+        .find_map(|(i, waiting)| matches(waiting, &fill).map(|how| (i, how)));
+    match found {
+        Some((i, how)) => Some((other.remove(i)?, fill, how)),
+        None => {
+            if own.len() == FILLS_PER_SYMBOL_MAX {
+                own.pop_front();
+            }
+            own.push_back(fill);
+            None
+        }
+    }
+}
+
 /// How a match was made, by [`MatchNote::how`].
 pub(super) const HOW: [&str; 3] = ["counterparty", "trade id", "timing"];
 
@@ -433,24 +458,13 @@ impl SymbolState {
             Some(b) if !b.counts(c) => return None,
             Some(_) => {}
         }
-        let found = self
-            .seller_fills
-            .iter()
-            .enumerate()
-            .find_map(|(i, sell)| how_matched(sell, &fill, match_nanos).map(|how| (i, how)));
-        match found {
-            Some((i, how)) => {
-                let sell = self.seller_fills.remove(i)?;
-                self.record(&sell, &fill.account, how)
-            }
-            None => {
-                if self.buyer_fills.len() == FILLS_PER_SYMBOL_MAX {
-                    self.buyer_fills.pop_front();
-                }
-                self.buyer_fills.push_back(fill);
-                None
-            }
-        }
+        let (sell, buy, how) = take_match(
+            &mut self.seller_fills,
+            &mut self.buyer_fills,
+            fill,
+            |sell, buy| how_matched(sell, buy, match_nanos),
+        )?;
+        self.record(&sell, &buy.account, how)
     }
 
     /// A sell fill of an earlier buyer while a campaign runs: matched to a campaign buyer's
@@ -474,24 +488,13 @@ impl SymbolState {
             seller.last_ts = fill.ts;
             return None;
         }
-        let found = self
-            .buyer_fills
-            .iter()
-            .enumerate()
-            .find_map(|(i, buy)| how_matched(&fill, buy, match_nanos).map(|how| (i, how)));
-        match found {
-            Some((i, how)) => {
-                let buy = self.buyer_fills.remove(i)?;
-                self.record(&fill, &buy.account, how)
-            }
-            None => {
-                if self.seller_fills.len() == FILLS_PER_SYMBOL_MAX {
-                    self.seller_fills.pop_front();
-                }
-                self.seller_fills.push_back(fill);
-                None
-            }
-        }
+        let (buy, sell, how) = take_match(
+            &mut self.buyer_fills,
+            &mut self.seller_fills,
+            fill,
+            |buy, sell| how_matched(sell, buy, match_nanos),
+        )?;
+        self.record(&sell, &buy.account, how)
     }
 
     fn accumulate(&mut self, fill: &FillSeen) {
