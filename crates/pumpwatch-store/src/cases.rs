@@ -149,6 +149,35 @@ pub(crate) async fn group_alert(
             }
         }
     }
+    // Then the alerts of the day, within the window, on the accounts its login evidence links
+    // it to (another account logged in from the same IP or device: shared infrastructure).
+    let symbol_candidates = candidates.len();
+    let mut linked: Vec<&str> = alert
+        .evidence
+        .iter()
+        .filter(|e| e.kind == "linked_account")
+        .filter_map(|e| e.account_id.as_deref())
+        .collect();
+    linked.sort_unstable();
+    linked.dedup();
+    for account in linked {
+        let rows = sqlx::query(
+            "SELECT a.alert_id, a.case_id, c.state FROM alert_accounts aa \
+             JOIN alerts a ON a.alert_id = aa.alert_id LEFT JOIN cases c ON c.case_id = a.case_id \
+             WHERE aa.account_id = $1 AND a.day = $2 AND a.ts_utc >= $3 AND a.ts_utc <= $4 \
+             AND a.alert_id <> $5 ORDER BY a.ts_utc, a.alert_id",
+        )
+        .bind(account)
+        .bind(&day)
+        .bind(&from)
+        .bind(&to)
+        .bind(&alert.alert_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            candidates.push(Candidate::of(row)?);
+        }
+    }
     // A case being closed (or closed) takes no new alert: its close was decided without it.
     let case_found = candidates
         .iter()
@@ -162,19 +191,27 @@ pub(crate) async fn group_alert(
         .and_then(|c| c.case_id.clone());
     let partner = candidates
         .iter()
-        .find(|c| c.case_id.is_none())
-        .map(|c| c.alert_id.clone());
+        .enumerate()
+        .find(|(_, c)| c.case_id.is_none())
+        .map(|(i, c)| (c.alert_id.clone(), i >= symbol_candidates));
 
     if let Some(case_id) = case_found {
         join_case(conn, head, actor, &case_id, &alert.alert_id).await?;
         return Ok(1);
     }
-    let Some(partner) = partner else {
+    let Some((partner, by_login)) = partner else {
         return Ok(0);
     };
     let case_id = case_id_of(&alert.alert_id);
-    // A partner is only ever found through a shared symbol, so the alert names one.
-    let title = format!("Campaign in {} on {day}", alert.symbols.join(", "));
+    let title = if by_login {
+        format!(
+            "Shared login infrastructure: {} on {day}",
+            alert.account_ids.join(", ")
+        )
+    } else {
+        // Found through a shared symbol, so the alert names one.
+        format!("Campaign in {} on {day}", alert.symbols.join(", "))
+    };
     sqlx::query(
         "INSERT INTO cases (case_id, title, score, severity, severity_rank, first_ts_utc, \
          last_ts_utc, created_at, updated_at) VALUES ($1, $2, 0, 'low', 0, $3, $3, $4, $4)",

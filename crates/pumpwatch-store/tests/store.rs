@@ -511,6 +511,44 @@ async fn alerts_far_apart_join_one_case_when_their_accounts_traded_with_each_oth
     }
 }
 
+/// Alerts on different symbols join one case when one's login evidence links it to the
+/// other's account (a login from the same IP or device); an unlinked alert stays alone.
+#[tokio::test]
+async fn alerts_linked_by_shared_logins_form_a_case() {
+    let linked = |id: &str, ts: &str, account: &str, symbol: &str, links: &[&str]| {
+        let mut alert: serde_json::Value =
+            serde_json::from_str(&alert_line(id, ts, 70, account, symbol)).unwrap();
+        let evidence = alert["evidence"].as_array_mut().unwrap();
+        for other in links {
+            evidence.push(serde_json::json!({"type": "linked_account", "id": "ip 203.0.113.9",
+                "ts": ts, "account_id": other, "note": "logged in from the same IP"}));
+        }
+        alert.to_string()
+    };
+    let lines = vec![
+        linked("b1", "2025-03-17T10:00:00+09:00", "A7", "7992", &[]),
+        linked("b2", "2025-03-17T10:30:00+09:00", "A8", "130A", &["A7"]),
+        linked("b3", "2025-03-17T10:40:00+09:00", "A9", "6758", &[]),
+    ];
+    for t in each_backend().await {
+        let store = &t.store;
+        store
+            .ingest_alerts("system:test", &incoming(&lines), &Grouping::default())
+            .await
+            .unwrap();
+        let (cases, total) = store.cases(None, 1, 50).await.unwrap();
+        assert_eq!(total, 1, "{}: {cases:?}", t.url);
+        assert_eq!(
+            cases[0].title, "Shared login infrastructure: A8 on 2025-03-17",
+            "{}",
+            t.url
+        );
+        let case = store.case(&cases[0].case_id).await.unwrap();
+        let ids: Vec<_> = case.alerts.iter().map(|a| a.alert_id.as_str()).collect();
+        assert_eq!(ids, ["b1", "b2"], "{}", t.url);
+    }
+}
+
 #[tokio::test]
 async fn an_analyst_closes_a_case_only_when_its_alerts_are_theirs_to_close() {
     for t in each_backend().await {
