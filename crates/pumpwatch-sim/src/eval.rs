@@ -66,6 +66,8 @@ pub struct EvalReport {
     pub tape_pump_false_alarms: u64,
     /// Those per 50 symbol-days of the labelled day.
     pub tape_pump_false_alarms_per_50_symbol_days: f64,
+    /// The symbol-days of the labelled day (its symbols).
+    pub symbol_days: u32,
     /// Campaign target symbols.
     pub targets: u32,
     /// Of those, named by a symbol-level alert (`coordinated_thin_buying`, `tape_pump`).
@@ -457,6 +459,7 @@ pub fn evaluate(alerts: &Path, labels: &Path) -> Result<EvalReport, SimError> {
         tape_pumps_found_within_60s: pumps_found.len() as u32,
         tape_pump_false_alarms: tape_false,
         tape_pump_false_alarms_per_50_symbol_days: ratio(tape_false * 50, u64::from(lab.symbols)),
+        symbol_days: lab.symbols,
         targets: targets.len() as u32,
         targets_named: targets_named.len() as u32,
         perpetrators: perps.len() as u32,

@@ -34,6 +34,10 @@ pub struct TuneArgs {
     /// precision over named accounts.
     #[arg(long, default_value_t = 0.97)]
     pub precision_min: f64,
+    /// For `tape_pump`: the chosen setting finds the most tape pumps within 60 s among those
+    /// with fewer false tape alarms per 50 symbol-days than this.
+    #[arg(long, default_value_t = 1.0)]
+    pub tape_false_max: f64,
     /// Write the chosen config here: the starting config with the chosen values.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -155,6 +159,10 @@ struct Scores {
     perpetrators_named: u64,
     rule_alerts: u64,
     rule_false: u64,
+    tape_pumps: u64,
+    tape_found: u64,
+    tape_false: u64,
+    symbol_days: u64,
 }
 
 impl Scores {
@@ -168,6 +176,10 @@ impl Scores {
         self.active += u64::from(r.active_accounts);
         self.perpetrators += u64::from(r.perpetrators);
         self.perpetrators_named += u64::from(r.perpetrators_named);
+        self.tape_pumps += u64::from(r.tape_pumps);
+        self.tape_found += u64::from(r.tape_pumps_found_within_60s);
+        self.tape_false += r.tape_pump_false_alarms;
+        self.symbol_days += u64::from(r.symbol_days);
         for rc in &r.alerts_by_rule {
             if rules.contains(&rc.rule.as_str()) {
                 self.rule_alerts += rc.alerts;
@@ -182,6 +194,10 @@ impl Scores {
 
     fn precision(&self) -> f64 {
         ratio(self.named_true, self.named)
+    }
+
+    fn tape_false_per_50_symbol_days(&self) -> f64 {
+        ratio(self.tape_false * 50, self.symbol_days)
     }
 }
 
@@ -268,58 +284,88 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
 
     let header: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
     println!(
-        "{:<40} {:>8} {:>10} {:>10} {:>12} {:>8} {:>12}",
+        "{:<40} {:>8} {:>10} {:>10} {:>12} {:>8} {:>10} {:>16}",
         header.join(" "),
         "recall",
         "before_buy",
         "precision",
         "false/100k",
         "perps",
+        "tape<=60s",
         format!("{} alerts", rule_ids[0].split('_').next().unwrap_or("rule")),
     );
     for (values, _, s) in &results {
         let shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         println!(
-            "{:<40} {:>7.1}% {:>9.1}% {:>9.1}% {:>12.1} {:>8} {:>6} ({} false)",
+            "{:<40} {:>7.1}% {:>9.1}% {:>9.1}% {:>12.1} {:>8} {:>10} {:>6} ({} false)",
             shown.join(" "),
             100.0 * s.recall(),
             100.0 * ratio(s.before_last_buy, s.victims),
             100.0 * s.precision(),
             ratio(s.false_alerts * 100_000, s.active),
             format!("{}/{}", s.perpetrators_named, s.perpetrators),
+            format!("{}/{}", s.tape_found, s.tape_pumps),
             s.rule_alerts,
             s.rule_false,
         );
     }
+    // The tape rule serves the exchange: the most pumps found within a minute, with under
+    // `tape_false_max` false alarms per 50 symbol-days. Every other rule: the best victim
+    // recall at `precision_min`.
+    let tape = args.rule == "tape_pump";
     let chosen = results
         .iter()
-        .filter(|(_, _, s)| s.precision() >= args.precision_min)
+        .filter(|(_, _, s)| {
+            if tape {
+                s.tape_false_per_50_symbol_days() < args.tape_false_max
+            } else {
+                s.precision() >= args.precision_min
+            }
+        })
         .max_by(|a, b| {
-            a.2.recall()
-                .total_cmp(&b.2.recall())
-                .then(a.2.precision().total_cmp(&b.2.precision()))
+            if tape {
+                a.2.tape_found
+                    .cmp(&b.2.tape_found)
+                    .then(b.2.tape_false.cmp(&a.2.tape_false))
+            } else {
+                a.2.recall()
+                    .total_cmp(&b.2.recall())
+                    .then(a.2.precision().total_cmp(&b.2.precision()))
+            }
         });
     let Some((values, text, scores)) = chosen else {
+        if tape {
+            bail!(
+                "no setting stays under {} false tape alarms per 50 symbol-days: widen the sweep",
+                args.tape_false_max
+            );
+        }
         bail!(
             "no setting reaches precision {:.1}%: widen the sweep or lower --precision-min",
             100.0 * args.precision_min
         );
     };
     let summary = describe(&params, values);
-    println!(
-        "chosen: {summary} (recall {:.1}%, precision {:.1}%)",
-        100.0 * scores.recall(),
-        100.0 * scores.precision()
-    );
+    let figures = if tape {
+        format!(
+            "tape pumps within 60 s {}/{}, {:.2} false per 50 symbol-days",
+            scores.tape_found,
+            scores.tape_pumps,
+            scores.tape_false_per_50_symbol_days()
+        )
+    } else {
+        format!(
+            "recall {:.1}%, precision {:.1}%",
+            100.0 * scores.recall(),
+            100.0 * scores.precision()
+        )
+    };
+    println!("chosen: {summary} ({figures})");
     if let Some(out) = &args.out {
         let days: Vec<String> = args.days.iter().map(|d| d.display().to_string()).collect();
         let body = format!(
-            "# Written by `pumpwatch tune`: rules.{} {summary}, the best recall ({:.1}%) at\n\
-             # precision >= {:.1}% ({:.1}%) over {}.\n{text}",
+            "# Written by `pumpwatch tune`: rules.{} {summary} ({figures}) over {}.\n{text}",
             args.rule,
-            100.0 * scores.recall(),
-            100.0 * args.precision_min,
-            100.0 * scores.precision(),
             days.join(", ")
         );
         std::fs::write(out, body).with_context(|| format!("cannot write {}", out.display()))?;
