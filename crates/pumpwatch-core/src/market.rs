@@ -58,6 +58,21 @@ pub struct Liquidity {
     pub baseline: BaselineSource,
     pub adv_value: Option<f64>,
     pub market_cap: Option<f64>,
+    /// The share of a session elapsed since the symbol's first print today, at least
+    /// [`DAY_FRACTION_MIN`] (1 with no print today): the normal daily volume pro-rated to the
+    /// time of day.
+    pub day_fraction: f64,
+}
+
+/// The smallest share of a session a day's volume is judged against (so a few prints at the
+/// open are not "a day's volume" already).
+pub const DAY_FRACTION_MIN: f64 = 0.1;
+
+/// The share of a session of `session_secs` elapsed from `first` to `now` (UTC nanos), within
+/// [`DAY_FRACTION_MIN`] and 1.
+fn day_fraction(first: i64, now: i64, session_secs: u64) -> f64 {
+    let elapsed = (now - first) as f64 / NANOS_PER_SEC as f64;
+    (elapsed / session_secs.max(1) as f64).clamp(DAY_FRACTION_MIN, 1.0)
 }
 
 impl Liquidity {
@@ -245,7 +260,10 @@ impl<'a> SymbolView<'a> {
     }
 
     /// Running: up at least `change_min` on the previous close on a day volume already
-    /// `volume_of_adv_min` times the normal daily volume of `liquidity` (0: never running).
+    /// `volume_of_adv_min` times the normal volume of `liquidity` for the time of day (its
+    /// daily volume pro-rated by [`Liquidity::day_fraction`]; 0: never running). With no
+    /// volume baseline at all (no reference, no earlier day, too little of today's tape before
+    /// the rule's window) the price move alone decides: a +20% day is rare enough.
     pub fn is_running(
         &self,
         liquidity: &Liquidity,
@@ -258,9 +276,10 @@ impl<'a> SymbolView<'a> {
         let up = self
             .change_vs_prev_close()
             .is_some_and(|change| change >= change_min);
-        up && liquidity
-            .adv_shares
-            .is_some_and(|adv| adv > 0.0 && self.day_volume() as f64 >= adv * volume_of_adv_min)
+        up && liquidity.adv_shares.is_none_or(|adv| {
+            adv > 0.0
+                && self.day_volume() as f64 >= adv * volume_of_adv_min * liquidity.day_fraction
+        })
     }
 
     pub fn distinct_buyers_today(&self) -> usize {
@@ -307,6 +326,8 @@ impl<'a> SymbolView<'a> {
             self.intraday_baseline(now, baseline_before, min_observed_secs, session_secs)
         };
         let reference_price = cold.prev_close.and_then(|p| p.to_f64()).or(price);
+        let traded_today =
+            self.hot.open_bucket != NO_BUCKET && i64::from(self.hot.day) == local_day(now);
         Liquidity {
             price,
             adv_shares,
@@ -316,6 +337,11 @@ impl<'a> SymbolView<'a> {
                 .shares_outstanding
                 .zip(reference_price)
                 .map(|(s, p)| s as f64 * p),
+            day_fraction: if traded_today {
+                day_fraction(self.hot.first_trade_nanos, now.utc_nanos, session_secs)
+            } else {
+                1.0
+            },
         }
     }
 
@@ -523,6 +549,7 @@ mod tests {
             baseline,
             adv_value: Some(200_000_000.0),
             market_cap: None,
+            day_fraction: 1.0,
         };
         assert!(liquidity(BaselineSource::Intraday).is_thin(50e6, 5e9, 500.0));
         assert!(!liquidity(BaselineSource::Reference).is_thin(50e6, 5e9, 500.0));
@@ -567,6 +594,52 @@ mod tests {
             .get(h)
             .liquidity(now, at(open + 600).utc_nanos, 1_800, 18_000);
         assert_eq!(early.baseline, BaselineSource::None);
+    }
+
+    /// Running: +20% on a volume judged against the normal volume for the time of day, or on
+    /// the price alone while no volume baseline exists.
+    #[test]
+    fn running_is_judged_against_the_volume_for_the_time_of_day() {
+        let instrument = |adv_shares| Instrument {
+            symbol: "2876".into(),
+            prev_close: Decimal::from(100),
+            name: None,
+            market: None,
+            currency: "JPY".into(),
+            lot_size: 100,
+            shares_outstanding: None,
+            adv_shares,
+            issuer_country: None,
+        };
+        let open = 9 * 3600;
+        let session = 18_000;
+        // An hour in (a fifth of the session), up 25% on 300k shares.
+        let running = |adv_shares: Option<u64>, qty: u64| {
+            let mut market = Market::new(10);
+            let h = market.handle(&"2876".into()).unwrap();
+            market.apply_instrument(h, &instrument(adv_shares));
+            market.apply_trade(h, at(open), qty / 2, Decimal::from(110));
+            market.apply_trade(h, at(open + 3_600), qty / 2, Decimal::from(125));
+            let now = at(open + 3_600);
+            let view = market.get(h);
+            let liquidity =
+                view.liquidity(now, now.utc_nanos - 7_200 * NANOS_PER_SEC, 1_800, session);
+            assert!((liquidity.day_fraction - 0.2).abs() < 1e-9, "{liquidity:?}");
+            view.is_running(&liquidity, 0.2, 1.0)
+        };
+        // A normal day of 1M: an hour's normal volume is 200k, so 300k is running, 100k not.
+        assert!(running(Some(1_000_000), 300_000));
+        assert!(!running(Some(1_000_000), 100_000));
+        // No baseline at all (no reference, no earlier day, nothing before the window).
+        assert!(running(None, 1_000));
+        // Up less than 20%: never running.
+        let mut market = Market::new(10);
+        let h = market.handle(&"2876".into()).unwrap();
+        market.apply_instrument(h, &instrument(None));
+        market.apply_trade(h, at(open), 1_000_000, Decimal::from(115));
+        let now = at(open + 60);
+        let liquidity = market.get(h).liquidity(now, now.utc_nanos, 1_800, session);
+        assert!(!market.get(h).is_running(&liquidity, 0.2, 1.0));
     }
 
     #[test]
@@ -826,12 +899,19 @@ mod tests {
                 }
             };
             let reference_price = self.prev_close.and_then(|p| p.to_f64()).or(price);
+            let day_fraction = match self.today.first() {
+                Some((first, _, _)) if self.day == Some(local_day(now)) => {
+                    day_fraction(*first, now.utc_nanos, SESSION_SECS)
+                }
+                _ => 1.0,
+            };
             Liquidity {
                 price,
                 adv_shares,
                 baseline,
                 adv_value: adv_shares.zip(reference_price).map(|(a, p)| a * p),
                 market_cap: self.shares.zip(reference_price).map(|(s, p)| s as f64 * p),
+                day_fraction,
             }
         }
     }
@@ -904,6 +984,7 @@ mod tests {
                         prop_assert_eq!(got.price, want.price);
                         prop_assert!(close(got.adv_shares, want.adv_shares), "{:?} vs {:?}", got, want);
                         prop_assert!(close(got.adv_value, want.adv_value), "{:?} vs {:?}", got, want);
+                        prop_assert!(close(Some(got.day_fraction), Some(want.day_fraction)), "{:?} vs {:?}", got, want);
                         prop_assert_eq!(got.market_cap, want.market_cap);
                     }
                 }

@@ -151,6 +151,9 @@ pub(crate) struct ExtraTape {
     pub shares: f64,
     /// Share of prints where the buyer was the aggressor.
     pub buy_share: f64,
+    /// A pump's opening sweep: a third to two thirds of the prints fall in the first minute,
+    /// as the buyers answer the signal (the rest spread over the span).
+    pub front_loaded: bool,
 }
 
 #[derive(Debug)]
@@ -372,6 +375,7 @@ pub(crate) fn plan(
                 end: minutes(acc_end),
                 shares: inst.adv as f64 * uniform(&mut rng, 1.0, 3.0),
                 buy_share: 0.55,
+                front_loaded: false,
             });
             extra.push(ExtraTape {
                 sym,
@@ -379,6 +383,7 @@ pub(crate) fn plan(
                 end: minutes(start + len),
                 shares: victim_shares * uniform(&mut rng, 0.5, 2.0),
                 buy_share: 0.65,
+                front_loaded: false,
             });
             extra.push(ExtraTape {
                 sym,
@@ -386,6 +391,7 @@ pub(crate) fn plan(
                 end: minutes(DAY_MIN - 1.0),
                 shares: victim_shares * uniform(&mut rng, 0.3, 1.0),
                 buy_share: 0.35,
+                front_loaded: false,
             });
         }
         campaigns.push(CampaignPlan {
@@ -495,6 +501,7 @@ pub(crate) fn plan(
             end: minutes(start + 60.0),
             shares: inst.adv as f64 * uniform(&mut rng, 10.0, 50.0),
             buy_share: 0.62,
+            front_loaded: false,
         });
         extra.push(ExtraTape {
             sym,
@@ -502,6 +509,7 @@ pub(crate) fn plan(
             end: minutes(DAY_MIN - 1.0),
             shares: inst.adv as f64 * uniform(&mut rng, 2.0, 6.0),
             buy_share: 0.45,
+            front_loaded: false,
         });
         rallies.push(RallyPlan {
             sym,
@@ -538,6 +546,7 @@ pub(crate) fn plan(
             end: minutes(start + run),
             shares: inst.adv as f64 * uniform(&mut rng, 1.0, 4.0),
             buy_share: 0.8,
+            front_loaded: true,
         });
         extra.push(ExtraTape {
             sym,
@@ -545,6 +554,7 @@ pub(crate) fn plan(
             end: minutes(fade.min(DAY_MIN - 1.0)),
             shares: inst.adv as f64 * uniform(&mut rng, 0.5, 2.0),
             buy_share: 0.35,
+            front_loaded: false,
         });
         tape_pumps.push(TapePumpPlan {
             sym,

@@ -11,7 +11,7 @@ use crate::clock::{MINUTE_US, MORNING_US, SESSION_MINUTES, SESSION_US};
 use crate::events::{Side, TradeEv};
 use crate::market::{Class, Market};
 use crate::plan::ExtraTape;
-use crate::rng::{chance, lognormal, sub_rng, Cumulative, Stream};
+use crate::rng::{chance, lognormal, sub_rng, uniform, Cumulative, Stream};
 
 /// Most prints one symbol gets from its normal day (a bound on work and
 /// memory; the most liquid names reach it).
@@ -122,19 +122,30 @@ pub(crate) fn generate(
         if e.end <= e.start {
             continue;
         }
+        // A pump's opening sweep puts a third to two thirds of its prints in the first minute.
+        let front = if e.front_loaded {
+            (n as f64 * uniform(&mut rng, 1.0 / 3.0, 2.0 / 3.0)).round() as usize
+        } else {
+            0
+        };
+        let front_end = (e.start + MINUTE_US).min(e.end);
         let mut cluster_left = 0;
         let mut cluster_t = e.start;
         for k in 0..n {
             // The buying starts with the signal (the news, the pump's call): the first prints
-            // are at the start, the rest spread over the span.
+            // are at the start, the rest spread over the span (or its first minute).
+            let end = if k < front { front_end } else { e.end };
             let t = if realistic {
                 // Pump volume comes in clusters of prints at one instant.
                 if cluster_left == 0 {
                     cluster_left = rng.random_range(1..=CLUSTER_PRINTS_MAX);
+                    if k < front {
+                        cluster_left = cluster_left.min((front - k) as u64);
+                    }
                     cluster_t = if k == 0 {
                         e.start
                     } else {
-                        rng.random_range(e.start..e.end)
+                        rng.random_range(e.start..end)
                     };
                 }
                 cluster_left -= 1;
@@ -142,7 +153,7 @@ pub(crate) fn generate(
             } else if k == 0 {
                 e.start
             } else {
-                rng.random_range(e.start..e.end)
+                rng.random_range(e.start..end)
             };
             let side = if chance(&mut rng, e.buy_share) {
                 Side::Buy

@@ -36,8 +36,10 @@ pub struct Config {
     /// A symbol that is not thin by size still counts as a target while it is running: up at
     /// least this fraction on its previous close (0.2 = +20%)...
     pub running_change_min: f64,
-    /// ...on a day volume already at least this multiple of its normal daily volume. A pump
-    /// can lift a mid-sized name out of the thin range; 0 turns the running test off.
+    /// ...on a day volume already at least this multiple of its normal volume for the time of
+    /// day (the normal daily volume pro-rated to the share of the session since the symbol's
+    /// first print). A pump can lift a mid-sized name out of the thin range; 0 turns the
+    /// running test off.
     pub running_volume_of_adv_min: f64,
     /// Intraday volume must have been observed for this long (s) before it is trusted as a
     /// baseline when the instrument gives no `adv_shares`.
@@ -55,11 +57,20 @@ pub struct Config {
     pub strong_login_spend_of_proceeds_min: f64,
     /// ...and a smaller buy value (yen).
     pub strong_login_buy_value_min: f64,
+    /// From an ordinary login (the owner's usual device and network, or a clean first login,
+    /// with nothing suspicious) the pattern is a customer's own choice: it alerts (low) only
+    /// when the buys are at least this multiple of the symbol's normal daily volume, big
+    /// enough to move the price on their own. An unknown volume never reaches it.
+    pub ordinary_login_adv_share_min: f64,
     /// `ato_session_liquidation`: with a strong login context, sells worth this share of the
     /// start-of-day portfolio raise an alert before any buy (0 turns it off)...
     pub session_liquidation_fraction_min: f64,
     /// ...when they are worth at least this (yen).
     pub session_sold_value_min: f64,
+    /// `ato_session_liquidation` recommends more than `notify_customer` only from this many
+    /// identity points: at the bare strong minimum (a trip abroad without a second factor
+    /// looks the same) the customer is asked first, and a thin buy escalates.
+    pub session_step_up_login_points_min: f64,
     /// After an alert, the same account does not alert again under the same rule for this
     /// long (s).
     pub realert_secs: u64,
@@ -91,8 +102,10 @@ impl Default for Config {
             strong_login_liquidation_fraction_min: 0.1,
             strong_login_spend_of_proceeds_min: 0.05,
             strong_login_buy_value_min: 300_000.0,
+            ordinary_login_adv_share_min: 1.0,
             session_liquidation_fraction_min: 0.1,
             session_sold_value_min: 500_000.0,
+            session_step_up_login_points_min: 20.0,
             realert_secs: 10_800,
             hold_orders_score_min: 65,
             step_up_auth_score_min: 40,
@@ -188,6 +201,17 @@ impl Config {
             r.strong_login_buy_value_min >= 0.0 && r.strong_login_buy_value_min.is_finite(),
             "rules.ato_liquidation_thin_buy.strong_login_buy_value_min",
             "must be a non-negative amount",
+        )?;
+        check(
+            r.ordinary_login_adv_share_min >= 0.0 && r.ordinary_login_adv_share_min.is_finite(),
+            "rules.ato_liquidation_thin_buy.ordinary_login_adv_share_min",
+            "must not be negative",
+        )?;
+        check(
+            r.session_step_up_login_points_min >= 0.0
+                && r.session_step_up_login_points_min <= 100.0,
+            "rules.ato_liquidation_thin_buy.session_step_up_login_points_min",
+            "must be between 0 and 100 (at or below strong_login_points_min: never capped)",
         )?;
         check(
             (0.0..=1.0).contains(&r.session_liquidation_fraction_min),

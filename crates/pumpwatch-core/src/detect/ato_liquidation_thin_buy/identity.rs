@@ -50,8 +50,9 @@ const POINTS: [(&str, f64); 9] = [
 
 /// Points off for a usual login with nothing suspicious.
 const USUAL_LOGIN_POINTS: f64 = -17.0;
-/// Points off for a clean login with nothing suspicious and no history to call it usual.
-const CLEAN_LOGIN_POINTS: f64 = -8.0;
+/// Points off for a clean login with nothing suspicious and no history to call it usual: as
+/// many, since either is the owner's ordinary context and must leave the pattern low.
+const CLEAN_LOGIN_POINTS: f64 = -17.0;
 
 /// The network signals (a new network, a hosting network, abroad) often describe one fact — a
 /// customer abroad on a VPN — so together they give at most this many points.

@@ -411,6 +411,12 @@ fn evaluate(
     if !(funded_by_sales || funded_by_margin) || thin_buys < thresholds.buy_value_min {
         return None;
     }
+    // From the owner's own ordinary login the pattern is a customer's choice, unless the buys
+    // alone are big enough to move the symbol.
+    let ordinary_login = identity.usual_only || identity.clean_only;
+    if ordinary_login && adv_share < c.ordinary_login_adv_share_min {
+        return None;
+    }
 
     let (score, score_parts) = score(
         c,
@@ -472,14 +478,16 @@ fn evaluate(
         "thin_buy_value".into(),
         Feature::at_least(thin_buys.round(), thresholds.buy_value_min),
     );
-    features.insert(
-        "thin_buy_adv_share".into(),
+    let adv_share_feature = if ordinary_login {
+        Feature::at_least(round4(adv_share), c.ordinary_login_adv_share_min)
+    } else {
         condition(
             !funded_by_sales,
             round4(adv_share),
             thresholds.margin_adv_share_min,
-        ),
-    );
+        )
+    };
+    features.insert("thin_buy_adv_share".into(), adv_share_feature);
     features.insert(
         "funded_by_sales".into(),
         Feature::info(f64::from(u8::from(funded_by_sales))),

@@ -71,9 +71,21 @@ pub(super) fn evaluate(
         ("base", 25.0),
         ("liquidation", 15.0 * liquidated.clamp(0.0, 1.0)),
     ];
+    let login_points: f64 = identity.points().iter().map(|(_, p)| p).sum();
     parts.extend(identity.points());
     let total: f64 = parts.iter().map(|(_, p)| p).sum();
-    let score = total.round().clamp(0.0, 100.0) as u8;
+    // At the bare strong minimum (a trip abroad without a second factor looks the same) the
+    // stage asks the customer first: the score stays below step-up, and a thin buy escalates.
+    let borderline = login_points < c.session_step_up_login_points_min;
+    let ceiling = if borderline {
+        f64::from(c.step_up_auth_score_min.saturating_sub(1))
+    } else {
+        100.0
+    };
+    if total > ceiling {
+        parts.push(("borderline_login_cap", ceiling - total));
+    }
+    let score = total.min(ceiling).round().clamp(0.0, 100.0) as u8;
 
     let mut features = BTreeMap::new();
     features.insert(
@@ -86,10 +98,7 @@ pub(super) fn evaluate(
     );
     features.insert(
         "login_points".into(),
-        Feature::at_least(
-            identity.points().iter().map(|(_, p)| p).sum::<f64>(),
-            c.strong_login_points_min,
-        ),
+        Feature::at_least(login_points, c.strong_login_points_min),
     );
     features.insert("portfolio_value".into(), Feature::info(portfolio.round()));
     features.insert("sell_orders".into(), Feature::info(m.sell_orders as f64));
@@ -104,13 +113,18 @@ pub(super) fn evaluate(
         .map(|t| duration((now.utc_nanos - t) / NANOS_PER_SEC))
         .unwrap_or_default();
     let summary = format!(
-        "Account {account_id} sold {} of its {} portfolio ({} within {since}) in a session with {}: a takeover may be under way, before the proceeds are spent; order {} is the latest sell.{}",
+        "Account {account_id} sold {} of its {} portfolio ({} within {since}) in a session with {}: a takeover may be under way, before the proceeds are spent; order {} is the latest sell.{}{}",
         percent(liquidated),
         yen(portfolio),
         plural(m.sell_orders, "sell order"),
         identity.describe(),
         trigger.order_id,
         shared_sentence(&identity),
+        if borderline {
+            " The login context alone could be a customer abroad: ask the customer first; a thin buy would escalate."
+        } else {
+            ""
+        },
     );
     let mut evidence = explain::evidence(ctx, account, shared.market, &[], trigger, now);
     evidence.extend(explain::linked_accounts(&identity, now, c.evidence_max));

@@ -164,7 +164,14 @@ impl Rule for Campaigns {
                 }
             }
             Side::Buy => {
-                if !self.is_target(shared, symbol, now) {
+                // A symbol stays a target while its campaign lives: a learned volume baseline
+                // that grows with the pump must not end it halfway.
+                let live = self
+                    .state
+                    .symbols
+                    .get(&symbol)
+                    .is_some_and(|s| s.has_live_buyers(now.utc_nanos, window));
+                if !live && !self.is_target(shared, symbol, now) {
                     return;
                 }
                 let sold = self.state.sold_since(

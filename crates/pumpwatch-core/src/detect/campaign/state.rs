@@ -366,6 +366,12 @@ impl SymbolState {
         self.seller_fills.retain(|f| f.ts >= cutoff);
     }
 
+    /// Whether a takeover-like buyer bought within the window before `now`.
+    pub fn has_live_buyers(&self, now: i64, window: i64) -> bool {
+        let cutoff = now.saturating_sub(window);
+        self.buyers.iter().any(|b| b.last_ts >= cutoff)
+    }
+
     fn buyer(&self, account: &Id) -> Option<&Buyer> {
         self.buyers.iter().find(|b| b.account == *account)
     }

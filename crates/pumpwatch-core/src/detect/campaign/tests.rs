@@ -337,3 +337,65 @@ fn a_campaign_over_for_a_window_starts_afresh() {
         campaigns[1].summary
     );
 }
+
+/// A mid-sized symbol (not thin: its market cap is known and large) is a target while it runs
+/// (+27% with no volume baseline yet). Once its campaign has a buyer, a dip below +20% does not
+/// end the campaign; with no buyer before the dip, three buyers after it are no campaign.
+#[test]
+fn a_campaign_keeps_its_target_when_the_run_pauses() {
+    let day = |first_buyer_before_dip: bool| {
+        let mut events = instruments();
+        events.push(event(
+            r#"{"type":"instrument","ts":"2025-03-17T08:00:00+09:00","symbol":"6887","prev_close":474,"shares_outstanding":100000000}"#
+                .to_string(),
+        ));
+        let print = |secs: u64, price: u64| {
+            event(format!(
+                r#"{{"type":"trade","ts":"{}","symbol":"6887","qty":500,"price":{price}}}"#,
+                ts(secs)
+            ))
+        };
+        events.push(print(1_800, 600));
+        let buyers: &[(&str, u64)] = if first_buyer_before_dip {
+            &[("V1", 3_600), ("V2", 4_800), ("V3", 5_400)]
+        } else {
+            &[("V2", 4_800), ("V3", 5_400), ("V4", 6_000)]
+        };
+        for (victim, t) in buyers {
+            if *t > 4_200 && !events.iter().any(|e| e.ts == print(4_200, 540).ts) {
+                // The dip: +14% on the previous close.
+                events.push(print(4_200, 540));
+            }
+            events.push(login(*t, victim, "VN", "none"));
+            events.push(order(
+                t + 60,
+                &format!("{victim}-s"),
+                victim,
+                "7203",
+                "sell",
+                1_000,
+                2_800,
+            ));
+            events.push(order(
+                t + 120,
+                &format!("{victim}-b"),
+                victim,
+                "6887",
+                "buy",
+                3_000,
+                600,
+            ));
+        }
+        events
+    };
+    let alerts = run(&day(true), Partition::WHOLE);
+    let campaign = of_rule(&alerts, "coordinated_thin_buying");
+    assert_eq!(campaign.len(), 1, "{alerts:#?}");
+    assert_eq!(campaign[0].account_ids, vec!["V1", "V2", "V3"]);
+    assert_eq!(campaign[0].symbols, vec!["6887"]);
+    let alerts = run(&day(false), Partition::WHOLE);
+    assert!(
+        of_rule(&alerts, "coordinated_thin_buying").is_empty(),
+        "{alerts:#?}"
+    );
+}

@@ -2,9 +2,11 @@
 //! jump in a symbol, far beyond what that symbol usually trades. For an exchange's
 //! surveillance team, which sees the anonymous tape and no account.
 //!
-//! Each symbol's usual volume and prints per minute are learned from its own tape (moving
-//! averages over its trading minutes; no reference volume is needed), so a thin stock and a
-//! liquid one are each held to their own normal. Every print updates the symbol's last
+//! Each symbol's usual prints per minute and typical print size are learned from its own tape
+//! (moving averages over its trading minutes; no reference volume is needed), so a thin stock
+//! and a liquid one are each held to their own normal. The usual volume is the usual prints
+//! times the typical (geometric mean) print size: one opening-auction block or a single large
+//! cross does not inflate it for the rest of the day. Every print updates the symbol's last
 //! `window_secs` (per-second buckets with running sums) and is checked against it, so an alert
 //! comes within the window of the pump's start. Prices are compared as decimals of any scale
 //! (8-decimal crypto prices) and symbols are codes of any shape.
@@ -87,17 +89,23 @@ struct SymbolTape {
     buy_volume: u64,
     /// The last price before the window's oldest second, once a second has left it.
     price_before: Option<(i128, u32)>,
-    /// The open minute (UTC minutes) and its prints and volume so far.
+    /// The open minute (UTC minutes), its prints so far and the sum of their log sizes.
     minute: i64,
     minute_prints: u64,
-    minute_volume: u64,
-    /// Moving averages of prints and volume per trading minute, and the weight they carry
-    /// (the averages are divided by it: no bias towards 0 while young).
+    minute_log_qty: f64,
+    /// Moving averages of prints and of the sum of log print sizes per trading minute, and the
+    /// weight they carry (the averages are divided by it: no bias towards 0 while young).
     usual_prints: f64,
-    usual_volume: f64,
+    usual_log_qty: f64,
     weight: f64,
     /// Trading minutes folded into the averages.
     minutes: u64,
+    /// The usual prints and volume per minute the averages give, as of the last closed minute
+    /// (kept so that a print reads them without dividing or exponentiating).
+    usual: (f64, f64),
+    /// The oldest second of `window` (`i64::MAX` when empty), kept here so that a print reads
+    /// the deque's front only when a second leaves the window.
+    oldest_at: i64,
     /// UTC nanos of the last alert.
     last_alert: Option<i64>,
 }
@@ -113,18 +121,20 @@ impl SymbolTape {
             price_before: None,
             minute,
             minute_prints: 0,
-            minute_volume: 0,
+            minute_log_qty: 0.0,
             usual_prints: 0.0,
-            usual_volume: 0.0,
+            usual_log_qty: 0.0,
             weight: 0.0,
             minutes: 0,
+            usual: (0.0, 0.0),
+            oldest_at: i64::MAX,
             last_alert: None,
         }
     }
 
-    fn fold_minute(&mut self, prints: u64, volume: u64, decay: f64) {
+    fn fold_minute(&mut self, prints: u64, log_qty: f64, decay: f64) {
         self.usual_prints = self.usual_prints * decay + (1.0 - decay) * prints as f64;
-        self.usual_volume = self.usual_volume * decay + (1.0 - decay) * volume as f64;
+        self.usual_log_qty = self.usual_log_qty * decay + (1.0 - decay) * log_qty;
         self.weight = self.weight * decay + (1.0 - decay);
         self.minutes += 1;
     }
@@ -137,7 +147,7 @@ impl SymbolTape {
         }
         let shrink = decay.powi(i32::try_from(n).unwrap_or(i32::MAX));
         self.usual_prints *= shrink;
-        self.usual_volume *= shrink;
+        self.usual_log_qty *= shrink;
         self.weight = self.weight * shrink + (1.0 - shrink);
         self.minutes += n;
     }
@@ -148,20 +158,22 @@ impl SymbolTape {
         if minute <= self.minute {
             return;
         }
-        self.fold_minute(self.minute_prints, self.minute_volume, decay);
+        self.fold_minute(self.minute_prints, self.minute_log_qty, decay);
         let quiet = ((minute - self.minute - 1) as u64).min(gap_max);
         self.fold_quiet_minutes(quiet, decay);
         self.minute = minute;
         self.minute_prints = 0;
-        self.minute_volume = 0;
+        self.minute_log_qty = 0.0;
+        self.usual = self.usual_per_minute();
     }
 
+    /// The usual prints per minute and the usual volume per minute: those prints at the
+    /// typical (geometric mean) print size.
     fn usual_per_minute(&self) -> (f64, f64) {
-        if self.weight > 0.0 {
-            (
-                self.usual_prints / self.weight,
-                self.usual_volume / self.weight,
-            )
+        if self.weight > 0.0 && self.usual_prints > 0.0 {
+            let prints = self.usual_prints / self.weight;
+            let typical_qty = (self.usual_log_qty / self.usual_prints).exp();
+            (prints, prints * typical_qty)
         } else {
             (0.0, 0.0)
         }
@@ -170,18 +182,24 @@ impl SymbolTape {
     /// Adds a print to the window, first dropping the seconds that left it.
     fn add(&mut self, trade: &Trade, ts: Timestamp, window_secs: i64) {
         let at = ts.utc_nanos.div_euclid(NANOS_PER_SEC);
-        while let Some(oldest) = self.window.front() {
-            if oldest.at > at - window_secs {
-                break;
+        if self.oldest_at <= at - window_secs {
+            while let Some(oldest) = self.window.front() {
+                if oldest.at > at - window_secs {
+                    break;
+                }
+                let gone = self.window.pop_front().expect("a front second");
+                self.prints -= gone.prints;
+                self.volume -= gone.volume;
+                self.sided_volume -= gone.sided_volume;
+                self.buy_volume -= gone.buy_volume;
+                self.price_before = Some(gone.last_price);
             }
-            let gone = self.window.pop_front().expect("a front second");
-            self.prints -= gone.prints;
-            self.volume -= gone.volume;
-            self.sided_volume -= gone.sided_volume;
-            self.buy_volume -= gone.buy_volume;
-            self.price_before = Some(gone.last_price);
+            self.oldest_at = self.window.front().map_or(i64::MAX, |s| s.at);
         }
         let price = (trade.price.mantissa(), trade.price.scale());
+        if self.window.is_empty() {
+            self.oldest_at = at;
+        }
         if self.window.back().is_none_or(|s| s.at < at) {
             self.window.push_back(Second {
                 at,
@@ -209,7 +227,7 @@ impl SymbolTape {
         self.sided_volume += sided;
         self.buy_volume += buy;
         self.minute_prints += 1;
-        self.minute_volume += trade.qty;
+        self.minute_log_qty += (trade.qty.max(1) as f64).ln();
     }
 }
 
@@ -246,7 +264,7 @@ fn burst(c: &Config, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
         return None;
     }
     let window_minutes = c.window_secs as f64 / 60.0;
-    let (usual_prints, usual_volume) = tape.usual_per_minute();
+    let (usual_prints, usual_volume) = tape.usual;
     let multiple = |now: u64, usual: f64| {
         if usual > 0.0 {
             now as f64 / (usual * window_minutes)

@@ -226,6 +226,19 @@ fn a_burst_that_does_not_move_the_price_or_is_sold_into_is_not_a_pump() {
 }
 
 #[test]
+fn a_big_opening_auction_does_not_hide_a_later_pump() {
+    // A 200 000-share opening cross, 90 quiet minutes of 100-share prints, then 40 buy prints
+    // of 300 in a minute, +10%: the cross must not make the pump's volume look ordinary.
+    let mut events = vec![print(0.0, "3480", 200_000, "213", None)];
+    events.extend(quiet_tape("3480", 90, 120.0, 100, 213.0, 0));
+    events.extend(pump("3480", 90.0 * 60.0, 60.0, 40, 300, 213.0, 0.10, 0));
+    let found = alerts(events);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let usual = found[0].features["usual_volume_per_minute"].value;
+    assert!(usual < 200.0, "usual volume {usual} per minute");
+}
+
+#[test]
 fn without_a_learned_baseline_nothing_fires() {
     // The pump is the symbol's first half hour on the tape.
     let events = pump("130A", 0.0, 60.0, 200, 500, 216.0, 0.3, 0);
@@ -282,18 +295,18 @@ fn quiet_minutes_fold_at_once_as_one_by_one() {
     let mut one_by_one = super::SymbolTape::new(0);
     let mut at_once = super::SymbolTape::new(0);
     for tape in [&mut one_by_one, &mut at_once] {
-        tape.fold_minute(12, 3_400, decay);
-        tape.fold_minute(3, 900, decay);
+        tape.fold_minute(12, 81.5, decay);
+        tape.fold_minute(3, 17.2, decay);
     }
     for _ in 0..17 {
-        one_by_one.fold_minute(0, 0, decay);
+        one_by_one.fold_minute(0, 0.0, decay);
     }
     at_once.fold_quiet_minutes(17, decay);
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
     assert_eq!(one_by_one.minutes, at_once.minutes);
     assert!(close(one_by_one.weight, at_once.weight));
     assert!(close(one_by_one.usual_prints, at_once.usual_prints));
-    assert!(close(one_by_one.usual_volume, at_once.usual_volume));
+    assert!(close(one_by_one.usual_log_qty, at_once.usual_log_qty));
     at_once.fold_quiet_minutes(0, decay);
     assert_eq!(at_once.minutes, one_by_one.minutes);
 }
