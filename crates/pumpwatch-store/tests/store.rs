@@ -520,8 +520,10 @@ async fn alerts_linked_by_shared_logins_form_a_case() {
             serde_json::from_str(&alert_line(id, ts, 70, account, symbol)).unwrap();
         let evidence = alert["evidence"].as_array_mut().unwrap();
         for other in links {
-            evidence.push(serde_json::json!({"type": "linked_account", "id": "ip 203.0.113.9",
-                "ts": ts, "account_id": other, "note": "logged in from the same IP"}));
+            evidence.push(
+                serde_json::json!({"type": "linked_account", "id": "ip 203.0.113.9",
+                "ts": ts, "account_id": other, "note": "logged in from the same IP"}),
+            );
         }
         alert.to_string()
     };
