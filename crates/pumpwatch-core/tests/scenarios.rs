@@ -308,6 +308,26 @@ fn innocent_look_alikes_stay_silent() {
     }
 }
 
+/// The scenario's only alert, of `rule`, low severity and asking the customer.
+fn the_one_low_alert_asking_the_customer(name: &str, rule: &str) -> Alert {
+    let alerts = check(name);
+    assert_eq!(alerts.len(), 1, "{name}: {alerts:#?}");
+    let alert = alerts.into_iter().next().unwrap();
+    assert_eq!(alert.rule, rule, "{name}: {alert:#?}");
+    assert_eq!(
+        alert.severity,
+        pumpwatch_model::Severity::Low,
+        "{name}: {}",
+        alert.score
+    );
+    assert_eq!(
+        alert.action,
+        pumpwatch_model::Action::NotifyCustomer,
+        "{name}"
+    );
+    alert
+}
+
 /// A customer who sells everything and puts it all into one small cap, from their usual
 /// device and network with a second factor — or from a new phone on that same home network:
 /// the pattern is there, the login says it is the owner. Quiet while the buy is smaller than
@@ -322,22 +342,12 @@ fn all_in_on_a_small_cap_from_the_owners_login_stays_quiet_or_low() {
         assert_silent(name);
     }
     let name = "all_in_small_cap_usual_login_day_volume";
-    let alerts = check(name);
-    assert_eq!(alerts.len(), 1, "{name}: {alerts:#?}");
-    let alert = &alerts[0];
-    assert_eq!(alert.rule, "ato_liquidation_thin_buy", "{name}: {alert:#?}");
-    assert_eq!(
-        alert.severity,
-        pumpwatch_model::Severity::Low,
-        "{}",
-        alert.score
-    );
-    assert_eq!(alert.action, pumpwatch_model::Action::NotifyCustomer);
+    let alert = the_one_low_alert_asking_the_customer(name, "ato_liquidation_thin_buy");
     assert_eq!(alert.features["usual_login"].value, 1.0);
     let adv_share = &alert.features["thin_buy_adv_share"];
     assert_eq!(adv_share.crossed, Some(true), "{adv_share:?}");
     assert!(adv_share.value >= 1.0, "{adv_share:?}");
-    assert_explained(name, alert);
+    assert_explained(name, &alert);
 }
 
 /// A customer abroad on a residential network, without a second factor, sells everything: the
@@ -346,18 +356,8 @@ fn all_in_on_a_small_cap_from_the_owners_login_stays_quiet_or_low() {
 #[test]
 fn a_trip_abroad_without_mfa_selling_asks_the_customer_first() {
     let name = "trip_abroad_sell_all_without_mfa";
-    let alerts = check(name);
-    assert_eq!(alerts.len(), 1, "{name}: {alerts:#?}");
-    let alert = &alerts[0];
-    assert_eq!(alert.rule, "ato_session_liquidation");
-    assert_eq!(trigger_of(alert).id, "O210-1");
-    assert_eq!(
-        alert.severity,
-        pumpwatch_model::Severity::Low,
-        "{}",
-        alert.score
-    );
-    assert_eq!(alert.action, pumpwatch_model::Action::NotifyCustomer);
+    let alert = the_one_low_alert_asking_the_customer(name, "ato_session_liquidation");
+    assert_eq!(trigger_of(&alert).id, "O210-1");
     assert_eq!(alert.features["login_points"].value, 16.0);
     assert!(alert.features["score_borderline_login_cap"].value < 0.0);
     assert!(
@@ -365,7 +365,7 @@ fn a_trip_abroad_without_mfa_selling_asks_the_customer_first() {
         "{}",
         alert.summary
     );
-    assert_explained(name, alert);
+    assert_explained(name, &alert);
 }
 
 #[test]

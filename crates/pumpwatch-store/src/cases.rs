@@ -76,6 +76,11 @@ impl Candidate {
             case_state: row.try_get("state")?,
         })
     }
+
+    /// Every row of a candidates query (`alert_id`, `case_id`, `state`), in its order.
+    fn all(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Candidate>, StoreError> {
+        rows.iter().map(Candidate::of).collect()
+    }
 }
 
 /// A case's id: named after the alert that opened it, through a hash, so any alert id (of
@@ -125,9 +130,7 @@ pub(crate) async fn group_alert(
         .bind(&alert.alert_id)
         .fetch_all(&mut *conn)
         .await?;
-        for row in &rows {
-            candidates.push(Candidate::of(row)?);
-        }
+        candidates.extend(Candidate::all(&rows)?);
         for account in &alert.account_ids {
             let rows = sqlx::query(
                 "SELECT s.alert_id, a.case_id, c.state FROM execution_links l \
@@ -144,9 +147,7 @@ pub(crate) async fn group_alert(
             .bind(&alert.alert_id)
             .fetch_all(&mut *conn)
             .await?;
-            for row in &rows {
-                candidates.push(Candidate::of(row)?);
-            }
+            candidates.extend(Candidate::all(&rows)?);
         }
     }
     // Then the alerts of the day, within the window, on the accounts its login evidence links
@@ -174,9 +175,7 @@ pub(crate) async fn group_alert(
         .bind(&alert.alert_id)
         .fetch_all(&mut *conn)
         .await?;
-        for row in &rows {
-            candidates.push(Candidate::of(row)?);
-        }
+        candidates.extend(Candidate::all(&rows)?);
     }
     // A case being closed (or closed) takes no new alert: its close was decided without it.
     let case_found = candidates

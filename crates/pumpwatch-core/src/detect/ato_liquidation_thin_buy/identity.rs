@@ -48,11 +48,9 @@ const POINTS: [(&str, f64); 9] = [
     ("shared_infrastructure", 10.0),
 ];
 
-/// Points off for a usual login with nothing suspicious.
-const USUAL_LOGIN_POINTS: f64 = -17.0;
-/// Points off for a clean login with nothing suspicious and no history to call it usual: as
-/// many, since either is the owner's ordinary context and must leave the pattern low.
-const CLEAN_LOGIN_POINTS: f64 = -17.0;
+/// Points off for an ordinary login with nothing suspicious: a usual one, or a clean one with
+/// no history to call it usual. Either is the owner's context and must leave the pattern low.
+const ORDINARY_LOGIN_POINTS: f64 = -17.0;
 
 /// The network signals (a new network, a hosting network, abroad) often describe one fact — a
 /// customer abroad on a VPN — so together they give at most this many points.
@@ -150,10 +148,10 @@ impl Identity {
     /// The identity part of the score breakdown; the network signals share one cap.
     pub fn points(&self) -> Vec<(&'static str, f64)> {
         if self.usual_only {
-            return vec![("usual_login", USUAL_LOGIN_POINTS)];
+            return vec![("usual_login", ORDINARY_LOGIN_POINTS)];
         }
         if self.clean_only {
-            return vec![("clean_login", CLEAN_LOGIN_POINTS)];
+            return vec![("clean_login", ORDINARY_LOGIN_POINTS)];
         }
         let present: Vec<&str> = self.signals().collect();
         let mut network_left = NETWORK_POINTS_MAX;

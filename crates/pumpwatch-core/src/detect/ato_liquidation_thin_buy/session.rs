@@ -71,8 +71,9 @@ pub(super) fn evaluate(
         ("base", 25.0),
         ("liquidation", 15.0 * liquidated.clamp(0.0, 1.0)),
     ];
-    let login_points: f64 = identity.points().iter().map(|(_, p)| p).sum();
-    parts.extend(identity.points());
+    let identity_parts = identity.points();
+    let login_points: f64 = identity_parts.iter().map(|(_, p)| p).sum();
+    parts.extend(identity_parts);
     let total: f64 = parts.iter().map(|(_, p)| p).sum();
     // At the bare strong minimum (a trip abroad without a second factor looks the same) the
     // stage asks the customer first: the score stays below step-up, and a thin buy escalates.

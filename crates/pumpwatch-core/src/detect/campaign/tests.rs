@@ -74,6 +74,23 @@ fn fill(
     ))
 }
 
+/// A takeover-like buyer: a login from `country` with `mfa` at `t`, a sell of ¥2.8M of a large
+/// cap a minute later (`{victim}-s`), and a buy of `qty` of `symbol` at `price` a minute after
+/// that (`{victim}-b`).
+fn takeover_buy(
+    events: &mut Vec<Event>,
+    t: u64,
+    victim: &str,
+    (country, mfa): (&str, &str),
+    (symbol, qty, price): (&str, u64, u64),
+) {
+    events.push(login(t, victim, country, mfa));
+    let sell = format!("{victim}-s");
+    events.push(order(t + 60, &sell, victim, "7203", "sell", 1_000, 2_800));
+    let buy = format!("{victim}-b");
+    events.push(order(t + 120, &buy, victim, symbol, "buy", qty, price));
+}
+
 /// A day on thin symbol `130A` (¥150, normal volume 20k shares): early buyer `P1` buys 20k
 /// shares at ¥150 in the morning; from 10:00 three accounts log in (`country`, `mfa`), sell
 /// ¥2.8M of a large cap each and buy ¥1.5M of `130A`, `P1` selling to each of them.
@@ -84,25 +101,7 @@ fn campaign_day(country: &str, mfa: &str, trade_ids: bool) -> Vec<Event> {
     events.push(fill(61, "P1-1", "P1", "buy", 20_000, 150, Some("T0")));
     for (i, victim) in ["V1", "V2", "V3"].iter().enumerate() {
         let t = 3_600 + 600 * i as u64;
-        events.push(login(t, victim, country, mfa));
-        events.push(order(
-            t + 60,
-            &format!("{victim}-s"),
-            victim,
-            "7203",
-            "sell",
-            1_000,
-            2_800,
-        ));
-        events.push(order(
-            t + 120,
-            &format!("{victim}-b"),
-            victim,
-            "130A",
-            "buy",
-            8_000,
-            190,
-        ));
+        takeover_buy(&mut events, t, victim, (country, mfa), ("130A", 8_000, 190));
         let trade = format!("T{}", i + 1);
         let trade = trade_ids.then_some(trade.as_str());
         events.push(fill(
@@ -356,36 +355,23 @@ fn a_campaign_keeps_its_target_when_the_run_pauses() {
             ))
         };
         events.push(print(1_800, 600));
+        // The dip: +14% on the previous close.
+        events.push(print(4_200, 540));
         let buyers: &[(&str, u64)] = if first_buyer_before_dip {
             &[("V1", 3_600), ("V2", 4_800), ("V3", 5_400)]
         } else {
             &[("V2", 4_800), ("V3", 5_400), ("V4", 6_000)]
         };
         for (victim, t) in buyers {
-            if *t > 4_200 && !events.iter().any(|e| e.ts == print(4_200, 540).ts) {
-                // The dip: +14% on the previous close.
-                events.push(print(4_200, 540));
-            }
-            events.push(login(*t, victim, "VN", "none"));
-            events.push(order(
-                t + 60,
-                &format!("{victim}-s"),
+            takeover_buy(
+                &mut events,
+                *t,
                 victim,
-                "7203",
-                "sell",
-                1_000,
-                2_800,
-            ));
-            events.push(order(
-                t + 120,
-                &format!("{victim}-b"),
-                victim,
-                "6887",
-                "buy",
-                3_000,
-                600,
-            ));
+                ("VN", "none"),
+                ("6887", 3_000, 600),
+            );
         }
+        events.sort_by_key(|e| e.ts.utc_nanos);
         events
     };
     let alerts = run(&day(true), Partition::WHOLE);

@@ -100,12 +100,6 @@ struct SymbolTape {
     weight: f64,
     /// Trading minutes folded into the averages.
     minutes: u64,
-    /// The usual prints and volume per minute the averages give, as of the last closed minute
-    /// (kept so that a print reads them without dividing or exponentiating).
-    usual: (f64, f64),
-    /// The oldest second of `window` (`i64::MAX` when empty), kept here so that a print reads
-    /// the deque's front only when a second leaves the window.
-    oldest_at: i64,
     /// UTC nanos of the last alert.
     last_alert: Option<i64>,
 }
@@ -126,8 +120,6 @@ impl SymbolTape {
             usual_log_qty: 0.0,
             weight: 0.0,
             minutes: 0,
-            usual: (0.0, 0.0),
-            oldest_at: i64::MAX,
             last_alert: None,
         }
     }
@@ -164,42 +156,41 @@ impl SymbolTape {
         self.minute = minute;
         self.minute_prints = 0;
         self.minute_log_qty = 0.0;
-        self.usual = self.usual_per_minute();
     }
 
-    /// The usual prints per minute and the usual volume per minute: those prints at the
-    /// typical (geometric mean) print size.
-    fn usual_per_minute(&self) -> (f64, f64) {
-        if self.weight > 0.0 && self.usual_prints > 0.0 {
-            let prints = self.usual_prints / self.weight;
-            let typical_qty = (self.usual_log_qty / self.usual_prints).exp();
-            (prints, prints * typical_qty)
+    /// The usual prints per minute.
+    fn usual_prints_per_minute(&self) -> f64 {
+        if self.weight > 0.0 {
+            self.usual_prints / self.weight
         } else {
-            (0.0, 0.0)
+            0.0
+        }
+    }
+
+    /// The usual volume per minute: the usual prints at the typical (geometric mean) print size.
+    fn usual_volume_per_minute(&self) -> f64 {
+        if self.usual_prints > 0.0 {
+            self.usual_prints_per_minute() * (self.usual_log_qty / self.usual_prints).exp()
+        } else {
+            0.0
         }
     }
 
     /// Adds a print to the window, first dropping the seconds that left it.
     fn add(&mut self, trade: &Trade, ts: Timestamp, window_secs: i64) {
         let at = ts.utc_nanos.div_euclid(NANOS_PER_SEC);
-        if self.oldest_at <= at - window_secs {
-            while let Some(oldest) = self.window.front() {
-                if oldest.at > at - window_secs {
-                    break;
-                }
-                let gone = self.window.pop_front().expect("a front second");
-                self.prints -= gone.prints;
-                self.volume -= gone.volume;
-                self.sided_volume -= gone.sided_volume;
-                self.buy_volume -= gone.buy_volume;
-                self.price_before = Some(gone.last_price);
+        while let Some(oldest) = self.window.front() {
+            if oldest.at > at - window_secs {
+                break;
             }
-            self.oldest_at = self.window.front().map_or(i64::MAX, |s| s.at);
+            let gone = self.window.pop_front().expect("a front second");
+            self.prints -= gone.prints;
+            self.volume -= gone.volume;
+            self.sided_volume -= gone.sided_volume;
+            self.buy_volume -= gone.buy_volume;
+            self.price_before = Some(gone.last_price);
         }
         let price = (trade.price.mantissa(), trade.price.scale());
-        if self.window.is_empty() {
-            self.oldest_at = at;
-        }
         if self.window.back().is_none_or(|s| s.at < at) {
             self.window.push_back(Second {
                 at,
@@ -264,7 +255,6 @@ fn burst(c: &Config, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
         return None;
     }
     let window_minutes = c.window_secs as f64 / 60.0;
-    let (usual_prints, usual_volume) = tape.usual;
     let multiple = |now: u64, usual: f64| {
         if usual > 0.0 {
             now as f64 / (usual * window_minutes)
@@ -272,9 +262,15 @@ fn burst(c: &Config, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
             f64::INFINITY
         }
     };
-    let volume_multiple = multiple(tape.volume, usual_volume);
+    // Prints first: unlike the usual volume, they need no exponential.
+    let usual_prints = tape.usual_prints_per_minute();
     let prints_multiple = multiple(tape.prints, usual_prints);
-    if volume_multiple < c.volume_multiple_min || prints_multiple < c.prints_multiple_min {
+    if prints_multiple < c.prints_multiple_min {
+        return None;
+    }
+    let usual_volume = tape.usual_volume_per_minute();
+    let volume_multiple = multiple(tape.volume, usual_volume);
+    if volume_multiple < c.volume_multiple_min {
         return None;
     }
     let from = tape
