@@ -17,6 +17,7 @@
 #     (ACCOUNTS=30000 SYMBOLS=600 SEED=7 RATES="5000 10000 20000" LATENCY_EVENTS=600000
 #      LATENESS_MS=scaled (or a fixed engine lateness for the latency section, e.g. 0 for
 #      partitions that are each in time order)
+#      PARTITIONS=3 (per topic)
 #      BIG_ACCOUNTS=400000 BIG_EVENTS=2600000
 #      SECTIONS="throughput latency recovery")
 #
@@ -32,6 +33,7 @@ LATENCY_EVENTS=${LATENCY_EVENTS:-600000}
 # The consumers' fetch wait in the latency section (ms): tansu holds every fetch this long,
 # and answers each of them with a scan, so shorter waits cost the broker more CPU.
 FETCH_WAIT_MS=${FETCH_WAIT_MS:-10}
+PARTITIONS=${PARTITIONS:-3}
 BIG_ACCOUNTS=${BIG_ACCOUNTS:-400000}
 BIG_EVENTS=${BIG_EVENTS:-2600000}
 SECTIONS=${SECTIONS:-throughput latency recovery}
@@ -57,7 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A fresh broker and topics (3 partitions each); writes $WORK/live.toml.
+# A fresh broker and topics (PARTITIONS each); writes $WORK/live.toml.
 fresh_broker() { # INTERVAL_SECS FETCH_WAIT_MS
     bash scripts/broker.sh stop --port "$PORT" 2>/dev/null || true
     bash scripts/broker.sh --port "$PORT" >/dev/null
@@ -77,7 +79,7 @@ interval_secs = $1
 [metrics]
 listen = "$METRICS"
 TOML
-    "$BIN" topics create --config "$WORK/live.toml" --partitions 3 >/dev/null 2>&1
+    "$BIN" topics create --config "$WORK/live.toml" --partitions "$PARTITIONS" >/dev/null 2>&1
 }
 # Waits until the run's /readyz answers (its shares assigned and restored), 3 minutes at most.
 wait_ready() {
@@ -108,7 +110,7 @@ timed() { # NAME COMMAND...
 }
 
 if want throughput; then
-echo "== throughput: $EVENTS events ($ACCOUNTS accounts), 3 partitions per topic"
+echo "== throughput: $EVENTS events ($ACCOUNTS accounts), $PARTITIONS partitions per topic"
 fresh_broker 10 100
 "$BIN" publish "$WORK/day/events.ndjson" --config "$WORK/live.toml" 2>/dev/null
 timed "decode-only consumer" "$BENCH" decode --config "$WORK/live.toml"
@@ -130,7 +132,7 @@ span=$(( $(date -d "$(tail -n 1 "$WORK/latency.ndjson" | grep -o '"ts":"[^"]*"' 
        - $(date -d "$(head -n 1 "$WORK/latency.ndjson" | grep -o '"ts":"[^"]*"' | cut -d'"' -f4)" +%s) ))
 for rate in $RATES; do
     speedup=$(( span * rate / LATENCY_EVENTS + 1 ))
-    echo "== latency: $LATENCY_EVENTS events published at $rate events/s while a run follows (fetch wait $FETCH_WAIT_MS ms; event time runs ${speedup}x the wall clock, bounds scaled)"
+    echo "== latency: $LATENCY_EVENTS events published at $rate events/s while a run follows ($PARTITIONS partitions per topic, fetch wait $FETCH_WAIT_MS ms; event time runs ${speedup}x the wall clock, bounds scaled)"
     fresh_broker 10 "$FETCH_WAIT_MS"
     lateness=${LATENESS_MS:-$(( 2000 * speedup ))}
     echo "   engine lateness_ms = $lateness (event time)"

@@ -52,6 +52,9 @@ pub struct EngineSettings {
     /// Logins from one IP or device are linked across accounts within this window (s): shared
     /// attacker infrastructure.
     pub shared_login_window_secs: u64,
+    /// At most this many IPs and devices are remembered for those links; past it the least
+    /// recently used are forgotten (counted as `shared_login_keys_dropped` and reported).
+    pub shared_login_keys_max: usize,
 }
 
 /// Well-known hosting and cloud networks (AWS, Google Cloud, Microsoft, DigitalOcean, OVH,
@@ -76,6 +79,7 @@ impl Default for EngineSettings {
             home_countries: vec!["JP".to_string()],
             hosting_asns: DEFAULT_HOSTING_ASNS.to_vec(),
             shared_login_window_secs: 7_200,
+            shared_login_keys_max: 2_000_000,
         }
     }
 }
@@ -160,6 +164,11 @@ impl EngineConfig {
             (60..=7 * 86_400).contains(&e.shared_login_window_secs),
             "engine.shared_login_window_secs",
             "must be between 60 and 604800",
+        )?;
+        check(
+            e.shared_login_keys_max >= 1,
+            "engine.shared_login_keys_max",
+            "must be at least 1",
         )?;
         self.rules.validate()
     }

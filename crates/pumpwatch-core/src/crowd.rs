@@ -4,8 +4,10 @@
 //! Every engine of a split applies every account's successful logins here (a login is one of the
 //! events that matter to other engines), so each engine holds the same index and a rule on an
 //! owned account reads the other accounts of its login's IP and device whoever owns them.
-//! Bounded: at most [`ACCOUNTS_PER_KEY_MAX`] accounts per IP or device (the newest), and
-//! entries older than the window are swept every [`SWEEP_EVERY`] logins.
+//! Bounded: at most [`ACCOUNTS_PER_KEY_MAX`] accounts per IP or device (the newest), entries
+//! older than the window are swept every [`SWEEP_EVERY`] logins, and past `keys_max` IPs and
+//! devices (`engine.shared_login_keys_max`: a botnet's logins from a million addresses in one
+//! window) the least recently used are forgotten, a tenth at a time, and counted.
 
 use pumpwatch_model::{Auth, AuthAction, Id, Timestamp};
 use rustc_hash::FxHashMap;
@@ -48,10 +50,13 @@ impl Sharing {
 #[derive(Clone, Debug, Default)]
 pub struct SharedLogins {
     window_nanos: i64,
+    keys_max: usize,
     /// Key → (login time in UTC nanos, account), oldest first.
     by_key: FxHashMap<Key, Vec<(i64, Id)>>,
     /// Logins noted so far (sweeps happen at fixed counts, the same in every engine).
     logins: u64,
+    /// IPs and devices forgotten over `keys_max` while their logins were still in the window.
+    pub keys_dropped: u64,
 }
 
 /// The index as a snapshot stores it: entries sorted by key.
@@ -59,14 +64,16 @@ pub struct SharedLogins {
 struct Image {
     by_key: Vec<(Key, Vec<(i64, Id)>)>,
     logins: u64,
+    keys_dropped: u64,
 }
 
 impl SharedLogins {
-    pub fn new(window_secs: u64) -> Self {
+    pub fn new(window_secs: u64, keys_max: usize) -> Self {
         SharedLogins {
             window_nanos: i64::try_from(window_secs)
                 .unwrap_or(i64::MAX / 1_000_000_000)
                 .saturating_mul(1_000_000_000),
+            keys_max: keys_max.max(1),
             ..SharedLogins::default()
         }
     }
@@ -91,13 +98,41 @@ impl SharedLogins {
             entries.push((ts.utc_nanos, auth.account_id.clone()));
         }
         self.logins += 1;
-        if self.logins % SWEEP_EVERY == 0 {
-            let cutoff = ts.utc_nanos.saturating_sub(self.window_nanos);
-            self.by_key.retain(|_, entries| {
-                entries.retain(|(t, _)| *t >= cutoff);
-                !entries.is_empty()
-            });
+        let cutoff = ts.utc_nanos.saturating_sub(self.window_nanos);
+        if self.by_key.len() > self.keys_max {
+            self.sweep(cutoff);
+            self.forget_least_recent();
+        } else if self.logins % SWEEP_EVERY == 0 {
+            self.sweep(cutoff);
         }
+    }
+
+    /// Drops the entries older than `cutoff`, and the keys left without any.
+    fn sweep(&mut self, cutoff: i64) {
+        self.by_key.retain(|_, entries| {
+            entries.retain(|(t, _)| *t >= cutoff);
+            !entries.is_empty()
+        });
+    }
+
+    /// Forgets the keys whose newest login is the oldest (ties by key) down to nine tenths of
+    /// `keys_max`, so that the scan is paid once per tenth of the limit, not at every login.
+    fn forget_least_recent(&mut self) {
+        let keep = self.keys_max - self.keys_max / 10;
+        let mut by_age: Vec<(i64, Key)> = self
+            .by_key
+            .iter()
+            .map(|(key, entries)| (entries.last().map_or(i64::MIN, |(t, _)| *t), *key))
+            .collect();
+        let excess = by_age.len().saturating_sub(keep);
+        if excess == 0 {
+            return;
+        }
+        by_age.select_nth_unstable(excess - 1);
+        for (_, key) in &by_age[..excess] {
+            self.by_key.remove(key);
+        }
+        self.keys_dropped += excess as u64;
     }
 
     /// The other accounts that logged in from `ip` or `device` within the window before `now`.
@@ -144,6 +179,7 @@ impl SharedLogins {
         Image {
             by_key,
             logins: self.logins,
+            keys_dropped: self.keys_dropped,
         }
     }
 
@@ -152,6 +188,7 @@ impl SharedLogins {
         let image = Image::deserialize(de)?;
         self.by_key = image.by_key.into_iter().collect();
         self.logins = image.logins;
+        self.keys_dropped = image.keys_dropped;
         Ok(())
     }
 }
@@ -181,7 +218,7 @@ mod tests {
 
     #[test]
     fn accounts_on_one_ip_or_device_within_the_window_are_linked() {
-        let mut logins = SharedLogins::new(3_600);
+        let mut logins = SharedLogins::new(3_600, 1_000);
         logins.note(at(0), &login("A1", "203.0.113.7", "dev-a"));
         logins.note(at(60), &login("A2", "203.0.113.7", "dev-b"));
         logins.note(at(120), &login("A3", "198.51.100.1", "dev-a"));
@@ -206,7 +243,7 @@ mod tests {
 
     #[test]
     fn a_shared_ip_keeps_its_newest_accounts_and_sweeps_the_old() {
-        let mut logins = SharedLogins::new(60);
+        let mut logins = SharedLogins::new(60, 1_000_000);
         for i in 0..(ACCOUNTS_PER_KEY_MAX + 5) {
             logins.note(
                 at(i as i64),
@@ -225,5 +262,33 @@ mod tests {
             .by_ip
             .is_empty());
         assert!(logins.len() <= SWEEP_EVERY as usize + 1);
+    }
+
+    #[test]
+    fn past_its_key_limit_the_index_forgets_the_least_recent_and_counts_them() {
+        let mut logins = SharedLogins::new(3_600, 20);
+        // 30 accounts, each alone on its own IP and device: 60 keys for a limit of 20.
+        for i in 0..30 {
+            logins.note(
+                at(i),
+                &login(&format!("A{i:02}"), &format!("ip{i}"), &format!("d{i}")),
+            );
+        }
+        assert!(logins.len() <= 20, "{} keys kept", logins.len());
+        assert_eq!(logins.keys_dropped, 60 - logins.len() as u64);
+        // The newest logins still link a later account on the same IP; the oldest do not.
+        let now = at(40).utc_nanos;
+        assert_eq!(
+            logins.sharing("B", Some("ip29"), None, now).by_ip,
+            vec![Id::from("A29")]
+        );
+        assert!(logins.sharing("B", Some("ip0"), None, now).by_ip.is_empty());
+        // Keys whose logins have left the window go first, and are not counted as dropped.
+        let mut logins = SharedLogins::new(60, 4);
+        logins.note(at(0), &login("A1", "ip1", "d1"));
+        logins.note(at(0), &login("A2", "ip2", "d2"));
+        logins.note(at(1_000), &login("A3", "ip3", "d3"));
+        assert_eq!(logins.len(), 2);
+        assert_eq!(logins.keys_dropped, 0);
     }
 }

@@ -104,7 +104,7 @@ impl Engine {
             ),
             market: Market::new(e.symbols_max),
             accounts: Accounts::new(e.accounts_max, e.orders_per_account_max),
-            logins: SharedLogins::new(e.shared_login_window_secs),
+            logins: SharedLogins::new(e.shared_login_window_secs, e.shared_login_keys_max),
             stats: EngineStats::default(),
             rules: RuleSet::new(&config.rules),
             next_tick_nanos: i64::MIN,
@@ -135,9 +135,11 @@ impl Engine {
         stats.accounts_tracked = self.accounts.len();
         stats.accounts_evicted = self.accounts.evicted;
         stats.symbols_tracked = self.market.len();
+        stats.shared_login_keys = self.logins.len();
         if self.partition.reports_market() {
             stats.symbols_over_limit = self.market.over_limit;
             stats.buyers_dropped = self.market.buyers_dropped;
+            stats.shared_login_keys_dropped = self.logins.keys_dropped;
         }
         let dropped = self.accounts.dropped();
         stats.holdings_dropped = dropped.holdings;

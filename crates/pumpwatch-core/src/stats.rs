@@ -29,6 +29,11 @@ pub struct EngineStats {
     pub window_items_dropped: u64,
     /// Buyers not remembered because a symbol's distinct-buyer set of the day was full.
     pub buyers_dropped: u64,
+    /// IPs and devices remembered for linking accounts' logins (each engine of a split holds
+    /// them all).
+    pub shared_login_keys: usize,
+    /// IPs and devices forgotten over `shared_login_keys_max` while still in the window.
+    pub shared_login_keys_dropped: u64,
 }
 
 impl EngineStats {

@@ -411,6 +411,8 @@ pub fn add_up(all: Vec<EngineStats>) -> EngineStats {
         total.holdings_dropped += s.holdings_dropped;
         total.window_items_dropped += s.window_items_dropped;
         total.buyers_dropped += s.buyers_dropped;
+        total.shared_login_keys = total.shared_login_keys.max(s.shared_login_keys);
+        total.shared_login_keys_dropped += s.shared_login_keys_dropped;
     }
     total
 }

@@ -29,6 +29,7 @@ pub struct LiveMetrics {
     pub watermark_delay_seconds: prometheus::Gauge,
     pub event_to_alert_seconds: Histogram,
     pub state: IntGaugeVec,
+    pub limit_hits: IntGaugeVec,
     pub checkpoints: IntCounter,
     pub checkpoint_seconds: Histogram,
     pub checkpoint_bytes: IntGauge,
@@ -103,6 +104,15 @@ impl LiveMetrics {
                 &["what"],
             )
             .expect("valid metric"),
+            limit_hits: IntGaugeVec::new(
+                Opts::new(
+                    "limit_hits",
+                    "Items the engine's state limits turned away since its state began, by limit \
+                     (engine.* settings; non-zero means state was lost to a limit)",
+                ),
+                &["limit"],
+            )
+            .expect("valid metric"),
             checkpoints: IntCounter::new("checkpoints_total", "Checkpoints written")
                 .expect("valid metric"),
             checkpoint_seconds: Histogram::with_opts(
@@ -138,7 +148,7 @@ impl LiveMetrics {
         )
         .expect("valid metric");
         build_info.set(1);
-        let all: [Box<dyn prometheus::core::Collector>; 17] = [
+        let all: [Box<dyn prometheus::core::Collector>; 18] = [
             Box::new(m.events_in.clone()),
             Box::new(m.invalid.clone()),
             Box::new(m.late.clone()),
@@ -149,6 +159,7 @@ impl LiveMetrics {
             Box::new(m.watermark_delay_seconds.clone()),
             Box::new(m.event_to_alert_seconds.clone()),
             Box::new(m.state.clone()),
+            Box::new(m.limit_hits.clone()),
             Box::new(m.checkpoints.clone()),
             Box::new(m.checkpoint_seconds.clone()),
             Box::new(m.checkpoint_bytes.clone()),

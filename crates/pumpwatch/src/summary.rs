@@ -90,8 +90,8 @@ fn engine_lines(s: &mut String, stats: &EngineStats) {
     );
     let _ = writeln!(
         s,
-        "  state          {} accounts, {} symbols",
-        stats.accounts_tracked, stats.symbols_tracked
+        "  state          {} accounts, {} symbols, {} login IPs and devices",
+        stats.accounts_tracked, stats.symbols_tracked, stats.shared_login_keys
     );
     let _ = writeln!(
         s,
@@ -122,6 +122,10 @@ fn engine_lines(s: &mut String, stats: &EngineStats) {
         (
             stats.buyers_dropped,
             "buyers not remembered over a symbol's distinct-buyer limit",
+        ),
+        (
+            stats.shared_login_keys_dropped,
+            "login IPs or devices forgotten (engine.shared_login_keys_max)",
         ),
     ]
     .iter()
