@@ -430,6 +430,16 @@ fn metrics_and_health_are_served_while_running() {
     );
     assert!(series.contains_key("pumpwatch_event_to_alert_seconds_count"));
     assert!(series.contains_key("pumpwatch_state_size{what=\"accounts\"}"));
+    assert!(series.contains_key("pumpwatch_state_size{what=\"shared_login_keys\"}"));
+    // Every state limit is exported; the sample day fits within the default limits.
+    for limit in [
+        "accounts_max",
+        "reorder_events_max",
+        "shared_login_keys_max",
+    ] {
+        let key = format!("pumpwatch_limit_hits{{limit=\"{limit}\"}}");
+        assert_eq!(series.get(key.as_str()), Some(&0.0), "{key} in {metrics}");
+    }
 }
 
 #[test]
