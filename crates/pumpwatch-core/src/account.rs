@@ -20,8 +20,6 @@ use crate::window::TimeWindow;
 const IDENTITIES_MAX: usize = 8;
 /// Auth events kept per account for evidence.
 const AUTH_NOTES_MAX: usize = 8;
-/// Fills kept per account for evidence.
-const FILLS_MAX: usize = 64;
 /// Recent failed logins remembered per account.
 const FAILURES_MAX: usize = 8;
 /// Failed logins this long (ns) before a successful one count against it.
@@ -165,7 +163,9 @@ impl Activity {
     fn new(orders_max: usize) -> Self {
         Activity {
             orders: TimeWindow::new(orders_max),
-            fills: TimeWindow::new(FILLS_MAX),
+            // As many fills as orders: an active trader's partial fills within the window
+            // (up to 238 in three hours on the sample day) must not push out the evidence.
+            fills: TimeWindow::new(orders_max),
             auth: TimeWindow::new(AUTH_NOTES_MAX),
             devices: Vec::new(),
             ips: Vec::new(),
@@ -761,6 +761,36 @@ mod tests {
         account.apply_order(ts(10), &order("O1", OrderAction::New, Some(100)), 3);
         assert!(account.activity.is_some());
         assert_eq!(account.orders().len(), 1);
+    }
+
+    /// An active trader's partial fills: the window keeps as many fills as orders, and counts
+    /// the ones a full window pushes out.
+    #[test]
+    fn the_fill_window_holds_as_many_fills_as_orders() {
+        let mut account = AccountState::new("A1".into(), 200);
+        let fill = |account: &mut AccountState, i: i64| {
+            account.apply_fill(
+                ts(i),
+                &format!("E{i}").into(),
+                &format!("O{}", i / 3).into(),
+                3,
+                Side::Buy,
+                100,
+                Decimal::from(110),
+                64,
+            )
+        };
+        for i in 0..200 {
+            fill(&mut account, i);
+        }
+        assert_eq!(account.fills().len(), 200);
+        assert_eq!(Dropped::of(&account).window_items, 0);
+        for i in 200..205 {
+            fill(&mut account, i);
+        }
+        assert_eq!(account.fills().len(), 200);
+        assert_eq!(Dropped::of(&account).window_items, 5);
+        assert_eq!(account.fills().iter().next().unwrap().1.exec_id, "E5");
     }
 
     fn order(id: &str, action: OrderAction, qty: Option<u64>) -> Order {

@@ -36,7 +36,8 @@ pub struct EngineSettings {
     pub accounts_max: usize,
     /// At most this many symbols are tracked; events for further symbols are counted and skipped.
     pub symbols_max: usize,
-    /// Orders kept per account (newest first) for the sliding windows and evidence.
+    /// Orders kept per account (newest first) for the sliding windows and evidence, and as
+    /// many fills.
     pub orders_per_account_max: usize,
     /// Holdings kept per account (start-of-day plus bought intraday).
     pub holdings_per_account_max: usize,
