@@ -552,6 +552,7 @@ impl State<'_> {
                 self.logins.note(ts, a);
                 if owned {
                     let account = self.accounts.touch(&a.account_id, ts.utc_nanos);
+                    account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
                     account.apply_auth(ts, a, settings);
                     let shared = shared(self.market, self.logins, settings, self.version);
                     let mut firing = Self::firing(self.stats, out, event, arrival);
@@ -618,6 +619,7 @@ impl State<'_> {
         let settings = &self.config.engine;
         {
             let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
+            account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
             account.apply_fill(
                 ts,
                 &e.exec_id,
