@@ -829,6 +829,34 @@ mod tests {
         assert_eq!(engine(true), expected);
     }
 
+    /// Logins spread over a day never fill the account's login window: the ones older than
+    /// the rules' history leave it first, and nothing is counted as pushed out.
+    #[test]
+    fn logins_that_aged_out_are_not_counted_as_dropped() {
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        let mut out = Vec::new();
+        for i in 0..12i64 {
+            let login = Event {
+                ts: Timestamp::from_utc_nanos(1_742_167_800_000_000_000 + i * 1_800_000_000_000),
+                body: EventBody::Auth(Box::new(pumpwatch_model::Auth {
+                    account_id: "A1".into(),
+                    action: pumpwatch_model::AuthAction::LoginSuccess,
+                    ip: Some("198.51.100.7".into()),
+                    device_id: Some("d1".into()),
+                    user_agent: None,
+                    country: Some("JP".into()),
+                    asn: None,
+                    mfa: None,
+                    channel: None,
+                    session_id: None,
+                })),
+            };
+            engine.step(Input::Event(login), &mut out);
+        }
+        engine.step(Input::Flush, &mut out);
+        assert_eq!(engine.stats().window_items_dropped, 0);
+    }
+
     /// Every limit on state that drops something is counted in the stats, evicted accounts'
     /// drops included.
     #[test]
