@@ -50,6 +50,34 @@ pub mod opt_decimal {
     }
 }
 
+/// A hash map as its entries sorted by key (equal maps give equal bytes whatever their
+/// iteration order).
+pub mod sorted_map {
+    use super::*;
+    use rustc_hash::FxHashMap;
+    use std::hash::Hash;
+
+    pub fn serialize<K, V, S>(map: &FxHashMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize + Ord,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut entries: Vec<(&K, &V)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        entries.serialize(s)
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<FxHashMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// A hash set of integers as its sorted elements.
 pub mod sorted_set {
     use super::*;

@@ -1,14 +1,16 @@
 //! The campaign rules' state: every account's recent sells, and per symbol its takeover-like
 //! buyers, the accounts that bought it earlier (the possible beneficiaries) and the fills of
-//! both sides waiting for their match. Every collection is bounded; sorted maps keep a
-//! snapshot's bytes a function of the state alone.
+//! both sides waiting for their match. Every collection is bounded; sorted maps, and hash maps
+//! written in key order, keep a snapshot's bytes a function of the state alone.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use pumpwatch_model::{Id, OrderAction};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::BuyingConfig;
+use crate::snapshot::codec;
 
 /// Sells remembered per account.
 const SELLS_PER_ACCOUNT_MAX: usize = 64;
@@ -31,11 +33,14 @@ const ACCUMULATOR_IDLE_NANOS: i64 = 86_400 * 1_000_000_000;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct State {
-    /// Account → its recent sell orders, oldest first.
-    sells: BTreeMap<Id, Vec<SellNote>>,
+    /// Account → its recent sell orders, oldest first. (Looked up by account only: a hash
+    /// map, written sorted.)
+    #[serde(with = "codec::sorted_map")]
+    sells: FxHashMap<Id, Vec<SellNote>>,
     pub symbols: BTreeMap<u32, SymbolState>,
     /// Account → its latest successful login in the window.
-    logins: BTreeMap<Id, LoginSeen>,
+    #[serde(with = "codec::sorted_map")]
+    logins: FxHashMap<Id, LoginSeen>,
     orders: u64,
     logins_seen: u64,
 }
