@@ -196,7 +196,29 @@ pub trait Rule: std::fmt::Debug + Send {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Box<dyn Rule>>,
+    /// Which rules have which hooks, asked for every event: worked out once.
+    hooks: Hooks,
     history_nanos: i64,
+}
+
+/// The rules (by position) that use the per-print hook, and whether any uses the others.
+#[derive(Debug)]
+struct Hooks {
+    trade_rules: Vec<usize>,
+    all_accounts: bool,
+    watermark: bool,
+}
+
+impl Hooks {
+    fn of(rules: &[Box<dyn Rule>]) -> Self {
+        Hooks {
+            trade_rules: (0..rules.len())
+                .filter(|&i| rules[i].uses_trades())
+                .collect(),
+            all_accounts: rules.iter().any(|r| r.uses_all_accounts()),
+            watermark: rules.iter().any(|r| r.uses_watermark()),
+        }
+    }
 }
 
 impl RuleSet {
@@ -219,6 +241,7 @@ impl RuleSet {
         }
         let history_secs = rules.iter().map(|r| r.history_secs()).max().unwrap_or(0);
         RuleSet {
+            hooks: Hooks::of(&rules),
             rules,
             history_nanos: i64::try_from(history_secs)
                 .unwrap_or(i64::MAX / 1_000_000_000)
@@ -227,15 +250,15 @@ impl RuleSet {
     }
 
     pub fn has_trade_hooks(&self) -> bool {
-        self.rules.iter().any(|r| r.uses_trades())
+        !self.hooks.trade_rules.is_empty()
     }
 
     pub fn has_all_account_hooks(&self) -> bool {
-        self.rules.iter().any(|r| r.uses_all_accounts())
+        self.hooks.all_accounts
     }
 
     pub fn has_watermark_hooks(&self) -> bool {
-        self.rules.iter().any(|r| r.uses_watermark())
+        self.hooks.watermark
     }
 
     /// A set of the given rules (tests of hooks no shipped rule uses).
@@ -243,6 +266,7 @@ impl RuleSet {
     pub(crate) fn of(rules: Vec<Box<dyn Rule>>) -> Self {
         let history_secs = rules.iter().map(|r| r.history_secs()).max().unwrap_or(0);
         RuleSet {
+            hooks: Hooks::of(&rules),
             rules,
             history_nanos: history_secs as i64 * 1_000_000_000,
         }
@@ -290,16 +314,7 @@ impl RuleSet {
         let mut alerts = Vec::new();
         for rule in &mut self.rules {
             hook(rule.as_mut(), &mut alerts);
-            let name = rule.name();
-            for alert in alerts.drain(..) {
-                let id = rule
-                    .rule_ids()
-                    .iter()
-                    .copied()
-                    .find(|id| *id == alert.rule)
-                    .unwrap_or(name);
-                fired(id, alert);
-            }
+            hand_over(rule.as_ref(), &mut alerts, fired);
         }
     }
 
@@ -396,9 +411,13 @@ impl RuleSet {
         now: Timestamp,
         fired: &mut dyn FnMut(&'static str, Alert),
     ) {
-        self.each(fired, |rule, alerts| {
-            rule.on_trade(shared, trade, symbol, now, alerts)
-        });
+        // Only the rules that read the tape: a print is most of the events.
+        let mut alerts = Vec::new();
+        for &i in &self.hooks.trade_rules {
+            let rule = self.rules[i].as_mut();
+            rule.on_trade(shared, trade, symbol, now, &mut alerts);
+            hand_over(rule, &mut alerts, fired);
+        }
     }
 
     pub fn on_watermark(
@@ -408,6 +427,19 @@ impl RuleSet {
         fired: &mut dyn FnMut(&'static str, Alert),
     ) {
         self.each(fired, |rule, alerts| rule.on_watermark(shared, now, alerts));
+    }
+}
+
+/// Hands a rule's alerts to `fired`, each with the rule id it names.
+fn hand_over(rule: &dyn Rule, alerts: &mut Vec<Alert>, fired: &mut dyn FnMut(&'static str, Alert)) {
+    for alert in alerts.drain(..) {
+        let id = rule
+            .rule_ids()
+            .iter()
+            .copied()
+            .find(|id| *id == alert.rule)
+            .unwrap_or(rule.name());
+        fired(id, alert);
     }
 }
 
