@@ -636,6 +636,20 @@ impl Accounts {
         state
     }
 
+    /// As [`Accounts::touch`], for an order, a fill or a login: the account's windows first
+    /// drop what is older than `history_nanos` before `now_nanos` (the longest any rule reads),
+    /// so a new item never pushes out one that had aged out anyway.
+    pub fn touch_active(
+        &mut self,
+        id: &Id,
+        now_nanos: i64,
+        history_nanos: i64,
+    ) -> &mut AccountState {
+        let state = self.touch(id, now_nanos);
+        state.evict_before(now_nanos.saturating_sub(history_nanos));
+        state
+    }
+
     fn create(&mut self, id: &Id) -> u32 {
         if self.index.len() >= self.limit {
             self.evict_least_recent();

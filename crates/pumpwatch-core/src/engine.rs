@@ -551,8 +551,11 @@ impl State<'_> {
             EventBody::Auth(a) => {
                 self.logins.note(ts, a);
                 if owned {
-                    let account = self.accounts.touch(&a.account_id, ts.utc_nanos);
-                    account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
+                    let account = self.accounts.touch_active(
+                        &a.account_id,
+                        ts.utc_nanos,
+                        self.rules.history_nanos(),
+                    );
                     account.apply_auth(ts, a, settings);
                     let shared = shared(self.market, self.logins, settings, self.version);
                     let mut firing = Self::firing(self.stats, out, event, arrival);
@@ -618,8 +621,9 @@ impl State<'_> {
         let ts = event.ts;
         let settings = &self.config.engine;
         {
-            let account = self.accounts.touch(&e.account_id, ts.utc_nanos);
-            account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
+            let account =
+                self.accounts
+                    .touch_active(&e.account_id, ts.utc_nanos, self.rules.history_nanos());
             account.apply_fill(
                 ts,
                 &e.exec_id,
@@ -651,8 +655,9 @@ impl State<'_> {
         let ts = event.ts;
         let settings = &self.config.engine;
         {
-            let account = self.accounts.touch(&o.account_id, ts.utc_nanos);
-            account.evict_before(ts.utc_nanos.saturating_sub(self.rules.history_nanos()));
+            let account =
+                self.accounts
+                    .touch_active(&o.account_id, ts.utc_nanos, self.rules.history_nanos());
             let Some(index) = account.apply_order(ts, o, h) else {
                 return;
             };

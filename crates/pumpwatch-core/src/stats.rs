@@ -36,7 +36,60 @@ pub struct EngineStats {
     pub shared_login_keys_dropped: u64,
 }
 
+/// What one limit on state turned away (see [`EngineStats::limit_hits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitHits {
+    /// The limit, a fixed label (its `engine.*` setting where it has one).
+    pub limit: &'static str,
+    /// What it turned away, for a sentence: "{hits} {what}".
+    pub what: &'static str,
+    pub hits: u64,
+}
+
 impl EngineStats {
+    /// Every limit on state with what it turned away, in a fixed order: the summary's
+    /// `limits hit` and the live `pumpwatch_limit_hits` read this one list.
+    pub fn limit_hits(&self) -> [LimitHits; 7] {
+        let hit = |limit, what, hits| LimitHits { limit, what, hits };
+        [
+            hit(
+                "reorder_events_max",
+                "events released before their time (engine.reorder_events_max)",
+                self.reorder_forced,
+            ),
+            hit(
+                "accounts_max",
+                "accounts evicted (engine.accounts_max)",
+                self.accounts_evicted,
+            ),
+            hit(
+                "symbols_max",
+                "events skipped over engine.symbols_max",
+                self.symbols_over_limit,
+            ),
+            hit(
+                "holdings_per_account_max",
+                "holdings not kept (engine.holdings_per_account_max)",
+                self.holdings_dropped,
+            ),
+            hit(
+                "account_window",
+                "orders, fills or logins pushed out of a full account window",
+                self.window_items_dropped,
+            ),
+            hit(
+                "buyers_per_symbol",
+                "buyers not remembered over a symbol's distinct-buyer limit",
+                self.buyers_dropped,
+            ),
+            hit(
+                "shared_login_keys_max",
+                "login IPs or devices forgotten (engine.shared_login_keys_max)",
+                self.shared_login_keys_dropped,
+            ),
+        ]
+    }
+
     pub fn processed(&self, event_type: EventType) -> u64 {
         self.processed_by_type[event_type.index()]
     }

@@ -630,20 +630,11 @@ impl Run<'_> {
             state
                 .with_label_values(&["shared_login_keys"])
                 .set(stats.shared_login_keys as i64);
-            let limits = [
-                ("reorder_events_max", stats.reorder_forced),
-                ("accounts_max", stats.accounts_evicted),
-                ("symbols_max", stats.symbols_over_limit),
-                ("holdings_per_account_max", stats.holdings_dropped),
-                ("account_window", stats.window_items_dropped),
-                ("buyers_per_symbol", stats.buyers_dropped),
-                ("shared_login_keys_max", stats.shared_login_keys_dropped),
-            ];
-            for (limit, hits) in limits {
+            for l in stats.limit_hits() {
                 self.metrics
                     .limit_hits
-                    .with_label_values(&[limit])
-                    .set(i64::try_from(hits).unwrap_or(i64::MAX));
+                    .with_label_values(&[l.limit])
+                    .set(i64::try_from(l.hits).unwrap_or(i64::MAX));
             }
         }
     }

@@ -83,6 +83,35 @@ impl Candidate {
     }
 }
 
+/// The other alerts of an alert's day within the grouping window around it: what a
+/// candidates query binds after its key (`$2` the day, `$3`..`$4` the window, `$5` the alert).
+struct Window<'a> {
+    day: &'a str,
+    from: &'a str,
+    to: &'a str,
+    alert_id: &'a str,
+}
+
+impl Window<'_> {
+    /// The candidates `sql` finds for `key` (`$1`) in this window, in its order.
+    async fn candidates(
+        &self,
+        conn: &mut AnyConnection,
+        sql: &str,
+        key: &str,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let rows = sqlx::query(sql)
+            .bind(key)
+            .bind(self.day)
+            .bind(self.from)
+            .bind(self.to)
+            .bind(self.alert_id)
+            .fetch_all(conn)
+            .await?;
+        Candidate::all(&rows)
+    }
+}
+
 /// A case's id: named after the alert that opened it, through a hash, so any alert id (of
 /// any length or alphabet) gives a short, distinct one.
 fn case_id_of(alert_id: &str) -> String {
@@ -112,25 +141,30 @@ pub(crate) async fn group_alert(
     let window_nanos = grouping.window_secs.saturating_mul(1_000_000_000);
     let from = clock::utc_text_of_nanos(alert.ts.utc_nanos.saturating_sub(window_nanos));
     let to = clock::utc_text_of_nanos(alert.ts.utc_nanos.saturating_add(window_nanos));
+    let window = Window {
+        day: &day,
+        from: &from,
+        to: &to,
+        alert_id: &alert.alert_id,
+    };
 
     // Alerts of the day on one of its symbols: those within the window, then those whose
     // accounts traded with its accounts in that symbol, earliest first.
     let mut candidates: Vec<Candidate> = Vec::new();
     for symbol in &alert.symbols {
-        let rows = sqlx::query(
-            "SELECT s.alert_id, a.case_id, c.state FROM alert_symbols s \
-             JOIN alerts a ON a.alert_id = s.alert_id LEFT JOIN cases c ON c.case_id = a.case_id \
-             WHERE s.symbol = $1 AND s.day = $2 AND s.ts_utc >= $3 AND s.ts_utc <= $4 \
-             AND s.alert_id <> $5 ORDER BY s.ts_utc, s.alert_id",
-        )
-        .bind(symbol)
-        .bind(&day)
-        .bind(&from)
-        .bind(&to)
-        .bind(&alert.alert_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        candidates.extend(Candidate::all(&rows)?);
+        candidates.extend(
+            window
+                .candidates(
+                    conn,
+                    "SELECT s.alert_id, a.case_id, c.state FROM alert_symbols s \
+                     JOIN alerts a ON a.alert_id = s.alert_id \
+                     LEFT JOIN cases c ON c.case_id = a.case_id \
+                     WHERE s.symbol = $1 AND s.day = $2 AND s.ts_utc >= $3 AND s.ts_utc <= $4 \
+                     AND s.alert_id <> $5 ORDER BY s.ts_utc, s.alert_id",
+                    symbol,
+                )
+                .await?,
+        );
         for account in &alert.account_ids {
             let rows = sqlx::query(
                 "SELECT s.alert_id, a.case_id, c.state FROM execution_links l \
@@ -162,20 +196,19 @@ pub(crate) async fn group_alert(
     linked.sort_unstable();
     linked.dedup();
     for account in linked {
-        let rows = sqlx::query(
-            "SELECT a.alert_id, a.case_id, c.state FROM alert_accounts aa \
-             JOIN alerts a ON a.alert_id = aa.alert_id LEFT JOIN cases c ON c.case_id = a.case_id \
-             WHERE aa.account_id = $1 AND a.day = $2 AND a.ts_utc >= $3 AND a.ts_utc <= $4 \
-             AND a.alert_id <> $5 ORDER BY a.ts_utc, a.alert_id",
-        )
-        .bind(account)
-        .bind(&day)
-        .bind(&from)
-        .bind(&to)
-        .bind(&alert.alert_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        candidates.extend(Candidate::all(&rows)?);
+        candidates.extend(
+            window
+                .candidates(
+                    conn,
+                    "SELECT a.alert_id, a.case_id, c.state FROM alert_accounts aa \
+                     JOIN alerts a ON a.alert_id = aa.alert_id \
+                     LEFT JOIN cases c ON c.case_id = a.case_id \
+                     WHERE aa.account_id = $1 AND a.day = $2 AND a.ts_utc >= $3 \
+                     AND a.ts_utc <= $4 AND a.alert_id <> $5 ORDER BY a.ts_utc, a.alert_id",
+                    account,
+                )
+                .await?,
+        );
     }
     // A case being closed (or closed) takes no new alert: its close was decided without it.
     let case_found = candidates

@@ -98,40 +98,12 @@ fn engine_lines(s: &mut String, stats: &EngineStats) {
         "  reorder        at most {} events waited at once for event time to pass them",
         stats.reorder_depth_max
     );
-    let limits: Vec<String> = [
-        (
-            stats.reorder_forced,
-            "events released before their time (engine.reorder_events_max)",
-        ),
-        (
-            stats.accounts_evicted,
-            "accounts evicted (engine.accounts_max)",
-        ),
-        (
-            stats.symbols_over_limit,
-            "events skipped over engine.symbols_max",
-        ),
-        (
-            stats.holdings_dropped,
-            "holdings not kept (engine.holdings_per_account_max)",
-        ),
-        (
-            stats.window_items_dropped,
-            "orders, fills or logins pushed out of a full account window",
-        ),
-        (
-            stats.buyers_dropped,
-            "buyers not remembered over a symbol's distinct-buyer limit",
-        ),
-        (
-            stats.shared_login_keys_dropped,
-            "login IPs or devices forgotten (engine.shared_login_keys_max)",
-        ),
-    ]
-    .iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
+    let limits: Vec<String> = stats
+        .limit_hits()
+        .iter()
+        .filter(|l| l.hits > 0)
+        .map(|l| format!("{} {}", l.hits, l.what))
+        .collect();
     if !limits.is_empty() {
         let _ = writeln!(s, "  limits hit     {}", limits.join(", "));
     }
