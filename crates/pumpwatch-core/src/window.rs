@@ -39,6 +39,12 @@ impl<T> TimeWindow<T> {
             self.items.pop_front();
             self.overflowed += 1;
         }
+        if self.items.len() == self.items.capacity() {
+            // Room grows from one item, doubling, never past the limit: most accounts hold a
+            // few items, and a first allocation of four would be most of their memory.
+            let room = self.items.len().max(1).min(self.capacity - self.items.len());
+            self.items.reserve_exact(room);
+        }
         self.items.push_back((ts_nanos, item));
     }
 
@@ -70,6 +76,21 @@ impl<T> TimeWindow<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn room_grows_with_the_items_and_stops_at_the_limit() {
+        let mut window = TimeWindow::new(6);
+        window.push(0, 'a');
+        assert_eq!(window.items.capacity(), 1);
+        window.push(1, 'b');
+        window.push(2, 'c');
+        assert_eq!(window.items.capacity(), 4);
+        for (ts, item) in (3..20).zip('d'..) {
+            window.push(ts, item);
+        }
+        assert_eq!(window.len(), 6);
+        assert!(window.items.capacity() < 8, "room past the limit: {}", window.items.capacity());
+    }
 
     proptest! {
         /// After any run of pushes (in time order) and evictions, the window holds exactly the
