@@ -569,16 +569,13 @@ impl State<'_> {
             EventBody::Trade(t) => {
                 if let Some(h) = self.market.handle(&t.symbol) {
                     self.market.apply_trade(h, ts, t.qty, t.price);
-                    if self.rules.has_trade_hooks() {
-                        // Every engine sees the tape and keeps the rules' symbol state; the
-                        // market's engine alone reports what fires on it.
-                        let reports = self.partition.reports_market();
+                    // The tape's rules run in the market's engine alone: the other engines of
+                    // a split keep no state for them and spend nothing on them.
+                    if self.rules.has_trade_hooks() && self.partition.reports_market() {
                         let shared = shared(self.market, self.logins, settings, self.version);
                         let mut firing = Self::firing(self.stats, out, event, arrival);
                         self.rules.on_trade(&shared, t, h, ts, &mut |rule, alert| {
-                            if reports {
-                                firing.fire(rule, alert)
-                            }
+                            firing.fire(rule, alert)
                         });
                     }
                 }
@@ -832,6 +829,30 @@ mod tests {
             .collect();
         assert_eq!(engine(false), expected);
         assert_eq!(engine(true), expected);
+    }
+
+    /// A split's tape rules run in the market's engine alone: the other shares keep no state
+    /// for them (their tick reports count no print).
+    #[test]
+    fn tape_rules_run_in_the_markets_engine_alone() {
+        for (partition, prints) in [
+            (Partition::WHOLE, 3),
+            (Partition::new(0, 2).unwrap(), 3),
+            (Partition::new(1, 2).unwrap(), 0),
+        ] {
+            let mut engine = Engine::for_partition(EngineConfig::default(), partition).unwrap();
+            engine.rules = RuleSet::of(vec![Box::new(TickCounter::default())]);
+            let mut out = Vec::new();
+            for (secs, id) in [(0, "T0"), (0, "T1"), (1, "T2"), (2, "T3")] {
+                engine.step(Input::Event(trade(secs, id)), &mut out);
+            }
+            engine.step(Input::Flush, &mut out);
+            assert_eq!(
+                ticks(&out).last(),
+                Some(&(2, format!("{prints} prints before"))),
+                "{partition}"
+            );
+        }
     }
 
     /// Logins spread over a day never fill the account's login window: the ones older than

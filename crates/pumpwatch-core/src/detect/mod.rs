@@ -115,7 +115,8 @@ pub trait Rule: std::fmt::Debug + Send {
     }
 
     /// Whether the rule has an [`Rule::on_trade`] hook: the tape's prints call no hook unless
-    /// a rule says so.
+    /// a rule says so. Of a split, only the market's engine runs it (a tape rule reports on
+    /// symbols, which belong to no account's share), so such a rule's state lives there alone.
     fn uses_trades(&self) -> bool {
         false
     }
