@@ -80,6 +80,9 @@ pub struct Engine {
     /// The second (UTC nanos) of the next watermark tick, `i64::MIN` before the first
     /// event; used only when a rule has an `on_watermark` hook.
     next_tick_nanos: i64,
+    /// The length of the last snapshot, to size the next one's buffer (not state: it changes
+    /// no output).
+    snapshot_len: usize,
 }
 
 impl Engine {
@@ -108,6 +111,7 @@ impl Engine {
             stats: EngineStats::default(),
             rules: RuleSet::new(&config.rules),
             next_tick_nanos: i64::MIN,
+            snapshot_len: 0,
             config,
         })
     }
@@ -256,6 +260,7 @@ impl Engine {
             stats,
             rules,
             next_tick_nanos,
+            snapshot_len: _,
         } = self;
         (
             reorder,
@@ -292,7 +297,6 @@ fn floor_second(nanos: i64) -> i64 {
 impl Engine {
     /// Writes the engine's state. Equal states give equal bytes.
     pub fn snapshot(&mut self) -> Vec<u8> {
-        let mut body = Vec::new();
         let reorder = self.reorder.image();
         let rules = self.rules.save_states();
         let logins = self.logins.image();
@@ -305,10 +309,16 @@ impl Engine {
             &self.stats,
             &self.next_tick_nanos,
         ];
-        for part in parts {
-            part.append_to(&mut body);
-        }
-        snapshot::frame(&self.version, &self.partition.to_string(), &body)
+        // Room for the last snapshot's length and an eighth more: a state that grew a little
+        // since is not copied into a buffer twice its size.
+        let room = self.snapshot_len + self.snapshot_len / 8;
+        let bytes = snapshot::framed(&self.version, &self.partition.to_string(), room, |body| {
+            for part in parts {
+                part.append_to(body);
+            }
+        });
+        self.snapshot_len = bytes.len();
+        bytes
     }
 
     /// An engine holding the state of `bytes`, a snapshot written by an engine of the same

@@ -24,7 +24,11 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn to_bytes(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).expect("a checkpoint of plain data serializes")
+        // Sized for the snapshots it carries, so they are not copied into a buffer that
+        // doubles as it fills.
+        let room = self.engines.iter().map(Vec::len).sum::<usize>() + 4096;
+        postcard::to_extend(self, Vec::with_capacity(room))
+            .expect("a checkpoint of plain data serializes")
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {

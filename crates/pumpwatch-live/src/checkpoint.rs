@@ -47,11 +47,15 @@ pub struct LiveCheckpoint {
 
 impl LiveCheckpoint {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let body = postcard::to_stdvec(self).expect("a checkpoint of plain data serializes");
-        let mut bytes = Vec::with_capacity(body.len() + 40);
+        // The body is encoded in place after the magic and room for its checksum, into a
+        // buffer sized for the engine's snapshot: the state is not held twice.
+        let mut bytes = Vec::with_capacity(self.engine.len() + 4096);
         bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&Sha256::digest(&body));
-        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&[0; 32]);
+        let mut bytes =
+            postcard::to_extend(self, bytes).expect("a checkpoint of plain data serializes");
+        let checksum = Sha256::digest(&bytes[40..]);
+        bytes[8..40].copy_from_slice(&checksum);
         bytes
     }
 

@@ -4,7 +4,7 @@
 //! another run is never resumed from it by mistake.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
@@ -71,12 +71,16 @@ pub fn save(dir: &Path, checkpoint: &RunCheckpoint) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let file = path(dir);
     let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-    let mut bytes = MAGIC.to_vec();
-    bytes.extend(postcard::to_stdvec(checkpoint).context("cannot encode the checkpoint")?);
-    let mut out = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    out.write_all(&bytes)
-        .and_then(|()| out.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    let cannot_write = || format!("cannot write {}", tmp.display());
+    let created = File::create(&tmp).with_context(cannot_write)?;
+    // Encoded straight into the file: the engines' state is not copied once more in memory.
+    let mut out = BufWriter::with_capacity(1 << 20, created);
+    out.write_all(MAGIC).with_context(cannot_write)?;
+    let out = postcard::to_io(checkpoint, out).with_context(cannot_write)?;
+    out.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|written| written.sync_all())
+        .with_context(cannot_write)?;
     std::fs::rename(&tmp, &file).with_context(|| format!("cannot replace {}", file.display()))?;
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();

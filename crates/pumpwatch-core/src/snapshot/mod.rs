@@ -57,21 +57,36 @@ impl From<postcard::Error> for SnapshotError {
     }
 }
 
-/// Frames `body` with the magic and a header.
-pub(crate) fn frame(config_version: &str, partition: &str, body: &[u8]) -> Vec<u8> {
-    let header = Header {
+/// A snapshot: the magic, a header, then the body `write_body` appends, in a buffer made with
+/// room for `capacity` bytes. The body is written in place after room for the header, which is filled in once the body's checksum is known
+/// (the checksum is 32 plain bytes, so the header's length does not change): the state is
+/// never held twice.
+pub(crate) fn framed(
+    config_version: &str,
+    partition: &str,
+    capacity: usize,
+    write_body: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
+    let mut header = Header {
         format_version: FORMAT_VERSION,
         config_version: config_version.to_string(),
         partition: partition.to_string(),
-        body_sha256: Sha256::digest(body).into(),
+        body_sha256: [0; 32],
     };
-    let mut out = Vec::with_capacity(body.len() + 64);
-    out.extend_from_slice(MAGIC);
     // A header of a u32, a short string and 32 bytes always serializes.
-    let header = postcard::to_stdvec(&header).unwrap_or_default();
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(body);
+    let encode = |header: &Header| postcard::to_stdvec(header).unwrap_or_default();
+    let placeholder = encode(&header);
+    let header_at = MAGIC.len() + 4;
+    let body_at = header_at + placeholder.len();
+    let mut out = Vec::with_capacity(capacity);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(placeholder.len() as u32).to_le_bytes());
+    out.extend_from_slice(&placeholder);
+    write_body(&mut out);
+    header.body_sha256 = Sha256::digest(&out[body_at..]).into();
+    let filled = encode(&header);
+    assert_eq!(filled.len(), placeholder.len(), "a checksum keeps the header's length");
+    out[header_at..body_at].copy_from_slice(&filled);
     out
 }
 
