@@ -42,7 +42,11 @@ impl<T> TimeWindow<T> {
         if self.items.len() == self.items.capacity() {
             // Room grows from one item, doubling, never past the limit: most accounts hold a
             // few items, and a first allocation of four would be most of their memory.
-            let room = self.items.len().max(1).min(self.capacity - self.items.len());
+            let room = self
+                .items
+                .len()
+                .max(1)
+                .min(self.capacity - self.items.len());
             self.items.reserve_exact(room);
         }
         self.items.push_back((ts_nanos, item));
@@ -89,7 +93,11 @@ mod tests {
             window.push(ts, item);
         }
         assert_eq!(window.len(), 6);
-        assert!(window.items.capacity() < 8, "room past the limit: {}", window.items.capacity());
+        assert!(
+            window.items.capacity() < 8,
+            "room past the limit: {}",
+            window.items.capacity()
+        );
     }
 
     proptest! {

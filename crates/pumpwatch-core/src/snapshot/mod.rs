@@ -58,9 +58,9 @@ impl From<postcard::Error> for SnapshotError {
 }
 
 /// A snapshot: the magic, a header, then the body `write_body` appends, in a buffer made with
-/// room for `capacity` bytes. The body is written in place after room for the header, which is filled in once the body's checksum is known
-/// (the checksum is 32 plain bytes, so the header's length does not change): the state is
-/// never held twice.
+/// room for `capacity` bytes. The body is written in place after room for the header, which
+/// is filled in once the body's checksum is known (the checksum is 32 plain bytes, so the
+/// header's length does not change): the state is never held twice.
 pub(crate) fn framed(
     config_version: &str,
     partition: &str,
@@ -85,7 +85,11 @@ pub(crate) fn framed(
     write_body(&mut out);
     header.body_sha256 = Sha256::digest(&out[body_at..]).into();
     let filled = encode(&header);
-    assert_eq!(filled.len(), placeholder.len(), "a checksum keeps the header's length");
+    assert_eq!(
+        filled.len(),
+        placeholder.len(),
+        "a checksum keeps the header's length"
+    );
     out[header_at..body_at].copy_from_slice(&filled);
     out
 }
