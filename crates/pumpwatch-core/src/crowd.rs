@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::account::fingerprint;
+use crate::snapshot::codec;
 
 /// Accounts remembered per IP or device.
 pub const ACCOUNTS_PER_KEY_MAX: usize = 32;
@@ -52,19 +53,35 @@ pub struct SharedLogins {
     window_nanos: i64,
     keys_max: usize,
     /// Key → (login time in UTC nanos, account), oldest first.
-    by_key: FxHashMap<Key, Vec<(i64, Id)>>,
+    by_key: ByKey,
     /// Logins noted so far (sweeps happen at fixed counts, the same in every engine).
     logins: u64,
     /// IPs and devices forgotten over `keys_max` while their logins were still in the window.
     pub keys_dropped: u64,
 }
 
+type ByKey = FxHashMap<Key, Vec<(i64, Id)>>;
+
 /// The index as a snapshot stores it: entries sorted by key.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Image {
-    by_key: Vec<(Key, Vec<(i64, Id)>)>,
+    #[serde(with = "codec::sorted_map")]
+    by_key: ByKey,
     logins: u64,
     keys_dropped: u64,
+}
+
+/// [`Image`] written from the index in place, without a copy of its entries.
+#[derive(Serialize)]
+struct ImageOf<'a> {
+    #[serde(serialize_with = "sorted_by_key")]
+    by_key: &'a ByKey,
+    logins: u64,
+    keys_dropped: u64,
+}
+
+fn sorted_by_key<S: serde::Serializer>(by_key: &&ByKey, s: S) -> Result<S::Ok, S::Error> {
+    codec::sorted_map::serialize(*by_key, s)
 }
 
 impl SharedLogins {
@@ -172,12 +189,9 @@ impl SharedLogins {
     }
 
     /// The index for a snapshot: equal indexes give equal images.
-    pub fn image(&self) -> impl Serialize {
-        let mut by_key: Vec<(Key, Vec<(i64, Id)>)> =
-            self.by_key.iter().map(|(k, v)| (*k, v.clone())).collect();
-        by_key.sort_by_key(|(k, _)| *k);
-        Image {
-            by_key,
+    pub fn image(&self) -> impl Serialize + '_ {
+        ImageOf {
+            by_key: &self.by_key,
             logins: self.logins,
             keys_dropped: self.keys_dropped,
         }
@@ -186,7 +200,7 @@ impl SharedLogins {
     /// Reads back what [`SharedLogins::image`] wrote.
     pub fn restore<'de, D: serde::Deserializer<'de>>(&mut self, de: D) -> Result<(), D::Error> {
         let image = Image::deserialize(de)?;
-        self.by_key = image.by_key.into_iter().collect();
+        self.by_key = image.by_key;
         self.logins = image.logins;
         self.keys_dropped = image.keys_dropped;
         Ok(())
