@@ -7,88 +7,56 @@
 //! and a liquid one are each held to their own normal. The usual volume is the usual prints
 //! times the typical (geometric mean) print size: one opening-auction block or a single large
 //! cross does not inflate it for the rest of the day. Every print updates the symbol's last
-//! `window_secs` (per-second buckets with running sums) and is checked against it, so an alert
-//! comes within the window of the pump's start. Prices are compared as decimals of any scale
+//! `window_secs` (running sums over per-second buckets; the buckets of every symbol wait in one
+//! queue in time order, `seconds.rs`, so the window is written and aged out in sequence) and is
+//! checked against it, so an alert comes within the window of the pump's start. Prices are compared as decimals of any scale
 //! (8-decimal crypto prices) and symbols are codes of any shape.
 
 mod config;
+mod seconds;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use pumpwatch_model::{
-    Action, Alert, Decimal, Evidence, Feature, Id, Severity, Side, Timestamp, Trade,
+    Action, Alert, Decimal, Evidence, Feature, Severity, Side, Timestamp, Trade,
 };
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 pub use self::config::Config;
+use self::seconds::{Print, Second, Seconds};
 use super::format::{duration, percent};
 use super::{alert_id, Rule, Shared};
-use crate::snapshot::SnapshotError;
+use crate::snapshot::{codec, SnapshotError};
 
 pub const RULE: &str = "tape_pump";
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 
-/// The rule and its state: each symbol's tape, by symbol handle.
+/// The rule and its state: each symbol's tape, by symbol handle, and the seconds of their
+/// windows.
 #[derive(Clone, Debug)]
 pub struct TapePump {
     config: Config,
     /// The per-minute decay of the moving averages.
     decay: f64,
     symbols: Vec<Option<SymbolTape>>,
+    seconds: Seconds,
 }
 
-/// One print, as evidence.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Print {
-    ts: Timestamp,
-    trade_id: Option<Id>,
-    qty: u64,
-    /// The price's mantissa and scale (a decimal of any scale, restored exactly).
-    price: (i128, u32),
-}
-
-impl Print {
-    fn of(trade: &Trade, ts: Timestamp) -> Self {
-        Print {
-            ts,
-            trade_id: trade.trade_id.clone(),
-            qty: trade.qty,
-            price: (trade.price.mantissa(), trade.price.scale()),
-        }
-    }
-
-    fn price(&self) -> Decimal {
-        Decimal::from_i128_with_scale(self.price.0, self.price.1)
-    }
-}
-
-/// The prints of one second of the window.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Second {
-    /// UTC seconds.
-    at: i64,
-    prints: u64,
-    volume: u64,
-    /// Volume whose aggressor the tape gave, and of it the buyer-initiated.
-    sided_volume: u64,
-    buy_volume: u64,
-    first: Print,
-    last_price: (i128, u32),
-}
-
-/// A symbol's window and usual activity.
+/// A symbol's window (its seconds are in the shared queue) and usual activity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct SymbolTape {
-    window: VecDeque<Second>,
-    /// The running sums of `window`.
+    /// Its newest second in the window: UTC seconds and place in the queue.
+    newest: Option<(i64, u64)>,
+    /// The sums of its seconds in the window.
     prints: u64,
     volume: u64,
     sided_volume: u64,
     buy_volume: u64,
     /// The last price before the window's oldest second, once a second has left it.
-    price_before: Option<(i128, u32)>,
+    #[serde(with = "codec::opt_decimal")]
+    price_before: Option<Decimal>,
     /// The open minute (UTC minutes), its prints so far and the sum of their log sizes.
     minute: i64,
     minute_prints: u64,
@@ -107,7 +75,7 @@ struct SymbolTape {
 impl SymbolTape {
     fn new(minute: i64) -> Self {
         SymbolTape {
-            window: VecDeque::new(),
+            newest: None,
             prints: 0,
             volume: 0,
             sided_volume: 0,
@@ -176,49 +144,67 @@ impl SymbolTape {
         }
     }
 
-    /// Adds a print to the window, first dropping the seconds that left it.
-    fn add(&mut self, trade: &Trade, ts: Timestamp, window_secs: i64) {
+    /// Adds a print to the window (the seconds that left it are already gone: [`forget`]).
+    ///
+    /// [`forget`]: SymbolTape::forget
+    fn add(&mut self, seconds: &mut Seconds, symbol: u32, trade: &Trade, ts: Timestamp) {
         let at = ts.utc_nanos.div_euclid(NANOS_PER_SEC);
-        while let Some(oldest) = self.window.front() {
-            if oldest.at > at - window_secs {
-                break;
-            }
-            let gone = self.window.pop_front().expect("a front second");
-            self.prints -= gone.prints;
-            self.volume -= gone.volume;
-            self.sided_volume -= gone.sided_volume;
-            self.buy_volume -= gone.buy_volume;
-            self.price_before = Some(gone.last_price);
-        }
-        let price = (trade.price.mantissa(), trade.price.scale());
-        if self.window.back().is_none_or(|s| s.at < at) {
-            self.window.push_back(Second {
-                at,
-                prints: 0,
-                volume: 0,
-                sided_volume: 0,
-                buy_volume: 0,
-                first: Print::of(trade, ts),
-                last_price: price,
-            });
-        }
-        let second = self.window.back_mut().expect("a back second");
         let (sided, buy) = match trade.aggressor {
             Some(Side::Buy) => (trade.qty, trade.qty),
             Some(Side::Sell) => (trade.qty, 0),
             None => (0, 0),
         };
-        second.prints += 1;
-        second.volume += trade.qty;
-        second.sided_volume += sided;
-        second.buy_volume += buy;
-        second.last_price = price;
+        let open = self
+            .newest
+            .filter(|&(newest_at, _)| newest_at >= at)
+            .and_then(|(_, place)| seconds.get_mut(place));
+        match open {
+            Some(second) => {
+                second.prints += 1;
+                second.volume += trade.qty;
+                second.sided_volume += sided;
+                second.buy_volume += buy;
+                second.last_price = trade.price;
+            }
+            None => {
+                let place = seconds.push(Second {
+                    at,
+                    symbol,
+                    previous: self.newest.map(|(_, place)| place),
+                    prints: 1,
+                    volume: trade.qty,
+                    sided_volume: sided,
+                    buy_volume: buy,
+                    first: Print::of(trade, ts),
+                    last_price: trade.price,
+                });
+                self.newest = Some((at, place));
+            }
+        }
         self.prints += 1;
         self.volume += trade.qty;
         self.sided_volume += sided;
         self.buy_volume += buy;
         self.minute_prints += 1;
         self.minute_log_qty += (trade.qty.max(1) as f64).ln();
+    }
+
+    /// Takes out of the sums a second that left the window.
+    fn forget(&mut self, place: u64, gone: &Second) {
+        self.prints -= gone.prints;
+        self.volume -= gone.volume;
+        self.sided_volume -= gone.sided_volume;
+        self.buy_volume -= gone.buy_volume;
+        self.price_before = Some(gone.last_price);
+        if self.newest.is_some_and(|(_, newest)| newest == place) {
+            self.newest = None;
+        }
+    }
+
+    /// The first print of the window's oldest second.
+    fn first_print<'a>(&self, seconds: &'a Seconds) -> Option<&'a Print> {
+        let (_, newest) = self.newest?;
+        seconds.oldest_from(newest).map(|second| &second.first)
     }
 }
 
@@ -245,12 +231,13 @@ impl TapePump {
             config,
             decay,
             symbols: Vec::new(),
+            seconds: Seconds::default(),
         }
     }
 }
 
 /// The symbol's window against its usual activity, when it is a burst.
-fn burst(c: &Config, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
+fn burst(c: &Config, tape: &SymbolTape, seconds: &Seconds, last_price: Decimal) -> Option<Burst> {
     if tape.minutes < c.baseline_min_minutes || tape.prints < c.prints_min {
         return None;
     }
@@ -273,10 +260,9 @@ fn burst(c: &Config, tape: &SymbolTape, last_price: Decimal) -> Option<Burst> {
     if volume_multiple < c.volume_multiple_min {
         return None;
     }
-    let from = tape
+    let price_from = tape
         .price_before
-        .or_else(|| tape.window.front().map(|s| s.first.price))?;
-    let price_from = Decimal::from_i128_with_scale(from.0, from.1);
+        .or_else(|| tape.first_print(seconds).map(|first| first.price))?;
     // Prices are positive (the decoder refuses others); `checked_div` keeps a zero harmless.
     let jump = (last_price - price_from)
         .checked_div(price_from)?
@@ -326,26 +312,34 @@ impl Rule for TapePump {
         alerts: &mut Vec<Alert>,
     ) {
         let minute = now.utc_nanos.div_euclid(60 * NANOS_PER_SEC);
+        let at = now.utc_nanos.div_euclid(NANOS_PER_SEC);
+        let symbols = &mut self.symbols;
+        self.seconds
+            .age_out(at - self.config.window_secs as i64, |place, gone| {
+                if let Some(Some(tape)) = symbols.get_mut(gone.symbol as usize) {
+                    tape.forget(place, &gone);
+                }
+            });
         let slot = symbol as usize;
         if self.symbols.len() <= slot {
             self.symbols.resize(slot + 1, None);
         }
         let tape = self.symbols[slot].get_or_insert_with(|| SymbolTape::new(minute));
         tape.advance_minute(minute, self.config.quiet_gap_minutes_max, self.decay);
-        tape.add(trade, now, self.config.window_secs as i64);
+        tape.add(&mut self.seconds, symbol, trade, now);
         let realert = self.config.realert_secs as i64 * NANOS_PER_SEC;
         if tape.last_alert.is_some_and(|t| now.utc_nanos - t < realert) {
             return;
         }
-        let Some(burst) = burst(&self.config, tape, trade.price) else {
+        let Some(burst) = burst(&self.config, tape, &self.seconds, trade.price) else {
             return;
         };
         tape.last_alert = Some(now.utc_nanos);
-        let first = tape.window.front().map(|s| s.first.clone());
+        let first = tape.first_print(&self.seconds).cloned();
         alerts.push(explain(&self.config, shared, trade, now, &burst, first));
     }
 
-    /// Each symbol's tape, by handle.
+    /// Each symbol's tape, by handle, then the queue of their seconds.
     fn save_state(&self) -> Vec<u8> {
         let tapes: Vec<(u32, &SymbolTape)> = self
             .symbols
@@ -353,11 +347,11 @@ impl Rule for TapePump {
             .enumerate()
             .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
             .collect();
-        postcard::to_stdvec(&tapes).expect("plain data serializes")
+        postcard::to_stdvec(&(tapes, &self.seconds)).expect("plain data serializes")
     }
 
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
-        let tapes: Vec<(u32, SymbolTape)> = postcard::from_bytes(bytes)?;
+        let (tapes, seconds): (Vec<(u32, SymbolTape)>, Seconds) = postcard::from_bytes(bytes)?;
         self.symbols.clear();
         for (handle, tape) in tapes {
             let slot = handle as usize;
@@ -366,6 +360,7 @@ impl Rule for TapePump {
             }
             self.symbols[slot] = Some(tape);
         }
+        self.seconds = seconds;
         Ok(())
     }
 }
@@ -449,7 +444,7 @@ fn explain(
         symbol: Some(symbol.clone()),
         side: None,
         qty: Some(print.qty),
-        price: Some(print.price()),
+        price: Some(print.price),
         notional: None,
         margin: None,
         note: Some(note.to_string()),
