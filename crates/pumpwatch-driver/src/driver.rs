@@ -1,6 +1,8 @@
 //! The driver: reads a batch from the merged sources, hands it to the engines, and pushes
 //! what comes back into the sink, reading the next batch while the engines work.
 
+use std::collections::VecDeque;
+
 use pumpwatch_core::{EngineConfig, EngineStats};
 use pumpwatch_model::Event;
 use pumpwatch_replay::{Record, Source};
@@ -45,6 +47,10 @@ impl Default for DriverOptions {
     }
 }
 
+/// Batches a split's engines may have queued while the next is read: enough to ride out
+/// batches that are quick to read and slow to step (a start-of-day snapshot) or the reverse.
+pub const READ_AHEAD_BATCHES: usize = 8;
+
 /// A batch handed to the engines whose outputs are not collected yet.
 struct InFlight {
     first_step: u64,
@@ -64,7 +70,8 @@ pub struct Driver {
     steps: u64,
     /// Records (valid or not) taken from the sources so far.
     records: u64,
-    in_flight: Option<InFlight>,
+    /// Batches handed to the engines whose outputs are not collected yet, oldest first.
+    in_flight: VecDeque<InFlight>,
     exhausted: bool,
     finished: bool,
 }
@@ -152,7 +159,7 @@ impl Driver {
             flush_at_end: options.flush_at_end,
             steps: 0,
             records: 0,
-            in_flight: None,
+            in_flight: VecDeque::new(),
             exhausted: false,
             finished: false,
         }
@@ -176,7 +183,8 @@ impl Driver {
         &self.counts
     }
 
-    /// The engines' counters, added up over a split.
+    /// The engines' counters, added up over a split. Ask when nothing is in flight: after
+    /// the run, after a checkpoint, or at any step without read-ahead.
     pub fn engine_stats(&mut self) -> Result<EngineStats, DriverError> {
         self.engines.stats()
     }
@@ -195,24 +203,27 @@ impl Driver {
             }
             Some(records)
         };
-        // The batch before this one ran on the engines while this one was read.
-        self.collect(sink)?;
         if let Some(records) = next {
+            // The batches before this one ran on the engines while this one was read; the
+            // oldest go out once `READ_AHEAD_BATCHES` are in flight.
+            while self.in_flight.len() >= READ_AHEAD_BATCHES {
+                self.collect_oldest(sink)?;
+            }
             self.submit(records, sink)?;
             if !self.read_ahead || self.engines.is_one() {
                 // One engine has already run; without read-ahead the outputs go out now.
-                self.collect(sink)?;
+                self.collect_all(sink)?;
             }
         }
         if self.exhausted {
-            self.collect(sink)?;
+            self.collect_all(sink)?;
             if self.flush_at_end {
                 self.engines.flush(self.steps)?;
-                self.in_flight = Some(InFlight {
+                self.in_flight.push_back(InFlight {
                     first_step: self.steps,
                     positions: Vec::new(),
                 });
-                self.collect(sink)?;
+                self.collect_all(sink)?;
             }
             self.finished = true;
             return Ok(false);
@@ -229,7 +240,7 @@ impl Driver {
     /// Collects what is in flight, flushes the sink and snapshots every engine: a run resumed
     /// from it goes on exactly from here.
     pub fn checkpoint(&mut self, sink: &mut dyn Sink) -> Result<Checkpoint, DriverError> {
-        self.collect(sink)?;
+        self.collect_all(sink)?;
         Ok(Checkpoint {
             format: CHECKPOINT_FORMAT,
             records_taken: self.lanes.taken(),
@@ -265,16 +276,24 @@ impl Driver {
         let first_step = self.steps;
         self.steps += events.len() as u64;
         self.engines.submit(events, first_step, None)?;
-        self.in_flight = Some(InFlight {
+        self.in_flight.push_back(InFlight {
             first_step,
             positions,
         });
         Ok(())
     }
 
-    /// Pushes the outputs of the batch in flight into the sink, then flushes it.
-    fn collect(&mut self, sink: &mut dyn Sink) -> Result<(), DriverError> {
-        let Some(in_flight) = self.in_flight.take() else {
+    /// Collects every batch in flight.
+    fn collect_all(&mut self, sink: &mut dyn Sink) -> Result<(), DriverError> {
+        while !self.in_flight.is_empty() {
+            self.collect_oldest(sink)?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the outputs of the oldest batch in flight into the sink, then flushes it.
+    fn collect_oldest(&mut self, sink: &mut dyn Sink) -> Result<(), DriverError> {
+        let Some(in_flight) = self.in_flight.pop_front() else {
             return Ok(());
         };
         for tagged in self.engines.collect()? {

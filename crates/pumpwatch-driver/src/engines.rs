@@ -2,8 +2,9 @@
 //! calling thread reads — one engine of every account, or a split of the accounts, each
 //! engine fed every event (see `pumpwatch_core::partition`).
 //!
-//! Work is handed out a batch at a time and collected before the next batch goes: the
-//! caller reads the next batch while the workers run. Outputs come back tagged with the
+//! Work is handed out a batch at a time; a split's workers queue the batches they are given
+//! and answer each in turn, so the caller reads on while they run and collects the oldest
+//! batch's outputs first. Outputs come back tagged with the
 //! position of the event whose step produced them, so the outputs of a split merge into the
 //! order one engine gives: by that position, late events before alerts, alerts by firing key.
 
@@ -79,7 +80,8 @@ enum Inner {
     },
     Split {
         workers: Vec<Worker>,
-        in_flight: bool,
+        /// Batches (and flushes) handed out whose outputs are not collected yet.
+        in_flight: usize,
     },
 }
 
@@ -227,7 +229,7 @@ impl Engines {
             .collect::<Result<Vec<_>, DriverError>>()?;
         Ok(Engines(Inner::Split {
             workers,
-            in_flight: false,
+            in_flight: 0,
         }))
     }
 
@@ -280,7 +282,7 @@ impl Engines {
                         })
                         .map_err(|_| worker_gone())?;
                 }
-                *in_flight = true;
+                *in_flight += 1;
                 Ok(())
             }
         }
@@ -302,21 +304,22 @@ impl Engines {
                         .send(Work::Flush { step })
                         .map_err(|_| worker_gone())?;
                 }
-                *in_flight = true;
+                *in_flight += 1;
                 Ok(())
             }
         }
     }
 
-    /// The outputs of what was submitted since the last call, in one engine's order.
+    /// The outputs of the oldest batch (or flush) not collected yet, in one engine's order.
+    /// One engine has run what it was given already: all of it comes out.
     pub fn collect(&mut self) -> Result<Vec<Tagged>, DriverError> {
         match &mut self.0 {
             Inner::One { pending, .. } => Ok(std::mem::take(pending)),
             Inner::Split { workers, in_flight } => {
-                if !*in_flight {
+                if *in_flight == 0 {
                     return Ok(Vec::new());
                 }
-                *in_flight = false;
+                *in_flight -= 1;
                 let mut all = Vec::new();
                 for worker in workers.iter() {
                     match worker.done.recv().map_err(|_| worker_gone())? {
@@ -350,6 +353,7 @@ impl Engines {
     }
 
     /// The counters of all engines together (see `Engine::stats` for how a split adds up).
+    /// Call with nothing in flight.
     pub fn stats(&mut self) -> Result<EngineStats, DriverError> {
         let all: Vec<EngineStats> = match &mut self.0 {
             Inner::One { engine, .. } => vec![engine.stats()],

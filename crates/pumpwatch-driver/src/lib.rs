@@ -24,7 +24,7 @@ pub mod sink;
 
 pub use checkpoint::Checkpoint;
 pub use counts::RunCounts;
-pub use driver::{Driver, DriverOptions};
+pub use driver::{Driver, DriverOptions, READ_AHEAD_BATCHES};
 pub use lanes::Origin;
 pub use sink::{Collected, LatePosition, Sink, SinkError};
 
