@@ -10,10 +10,31 @@ use rustc_hash::FxHashMap;
 /// Maps ids to dense `u32` handles and back. Handles are assigned in first-seen order, so they
 /// differ between runs that see ids in different orders: nothing that reaches an alert may
 /// depend on a handle's value, only on the id behind it.
+///
+/// Ids are never removed, so short ids are found through an open-addressing table of handles
+/// (at most half full) and the packed keys beside the ids, by handle: for the symbols of a
+/// market, about 100 KB that stay in cache, where a general hash map's 32-byte buckets took
+/// 264 KB and a cache miss on most prints.
 #[derive(Debug, Default)]
 pub struct Interner {
-    handles: IdMap,
+    /// Handles by slot (`EMPTY` where none), a power of two long.
+    slots: Vec<u32>,
+    /// The packed key of each handle (unused for a long id).
+    keys: Vec<u128>,
+    /// Ids too long to pack.
+    long: FxHashMap<CompactString, u32>,
     ids: Vec<CompactString>,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// The first slot to probe for `key` in a table of `slots` (a power of two) slots: Fibonacci
+/// hashing of the key's two halves, top bits.
+#[inline]
+fn home_slot(key: u128, slots: usize) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    let hash = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (hash >> (64 - slots.trailing_zeros())) as usize
 }
 
 /// A hash map from ids to `u32`, keyed by the packed id when it is short enough.
@@ -104,7 +125,29 @@ fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
 impl Interner {
     #[inline]
     pub fn get(&self, id: &str) -> Option<u32> {
-        self.handles.get(id)
+        match packed_key(id) {
+            Some(key) => self.find(key),
+            None => self.long.get(id).copied(),
+        }
+    }
+
+    #[inline]
+    fn find(&self, key: u128) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = home_slot(key, self.slots.len());
+        loop {
+            let handle = self.slots[slot];
+            if handle == EMPTY {
+                return None;
+            }
+            if self.keys[handle as usize] == key {
+                return Some(handle);
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 
     /// The handle of `id`, creating one if it is new.
@@ -113,9 +156,43 @@ impl Interner {
             return handle;
         }
         let handle = self.ids.len() as u32;
-        self.handles.insert(id, handle);
         self.ids.push(id.clone());
+        match packed_key(id) {
+            Some(key) => {
+                self.keys.push(key);
+                if (self.ids.len()) * 2 > self.slots.len() {
+                    self.grow();
+                } else {
+                    self.place(key, handle);
+                }
+            }
+            None => {
+                self.keys.push(0);
+                self.long.insert(id.clone(), handle);
+            }
+        }
         handle
+    }
+
+    /// Puts `handle` in the first empty slot from `key`'s home.
+    fn place(&mut self, key: u128, handle: u32) {
+        let mask = self.slots.len() - 1;
+        let mut slot = home_slot(key, self.slots.len());
+        while self.slots[slot] != EMPTY {
+            slot = (slot + 1) & mask;
+        }
+        self.slots[slot] = handle;
+    }
+
+    /// Doubles the table (at least 16 slots) and places every short id again.
+    fn grow(&mut self) {
+        let len = (self.slots.len() * 2).max(16).max(self.ids.len() * 2);
+        self.slots = vec![EMPTY; len.next_power_of_two()];
+        for handle in 0..self.ids.len() {
+            if packed_key(&self.ids[handle]).is_some() {
+                self.place(self.keys[handle], handle as u32);
+            }
+        }
     }
 
     pub fn resolve(&self, handle: u32) -> &str {
@@ -210,6 +287,28 @@ mod tests {
             let ha = interner.intern(&a.as_str().into());
             let hb = interner.intern(&b.as_str().into());
             prop_assert_eq!(ha == hb, a == b);
+        }
+
+        /// Through every growth of the table, each id keeps its first handle, the handles are
+        /// dense in first-seen order, and an id never interned is not found.
+        #[test]
+        fn many_ids_keep_their_handles_as_the_table_grows(
+            ids in proptest::collection::vec("[A-C0-9]{0,18}", 0..600),
+            absent in "[D-F]{1,18}",
+        ) {
+            let mut interner = Interner::default();
+            let mut model: std::collections::HashMap<String, u32> = Default::default();
+            for id in &ids {
+                let next = model.len() as u32;
+                let expected = *model.entry(id.clone()).or_insert(next);
+                prop_assert_eq!(interner.intern(&id.as_str().into()), expected);
+            }
+            for (id, handle) in &model {
+                prop_assert_eq!(interner.get(id), Some(*handle));
+                prop_assert_eq!(interner.resolve(*handle), id.as_str());
+            }
+            prop_assert_eq!(interner.len(), model.len());
+            prop_assert_eq!(interner.get(&absent), None);
         }
     }
 }
