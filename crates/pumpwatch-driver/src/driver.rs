@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use pumpwatch_core::{EngineConfig, EngineStats};
 use pumpwatch_model::Event;
-use pumpwatch_replay::{Record, Source};
+use pumpwatch_replay::{Quarantined, Record, Source};
 
 use crate::checkpoint::{Checkpoint, CHECKPOINT_FORMAT};
 use crate::counts::RunCounts;
@@ -25,9 +25,9 @@ pub struct DriverOptions {
     /// How far (ms of event time) the other sources may run ahead of one that has nothing to
     /// send before it stops holding them back (see [`crate::lanes`]).
     pub idle_bound_ms: u64,
-    /// Read the next batch while a split's engines work on this one. Only for sources whose
-    /// reads return at once (files): a read that waits for input (a pipe, a live feed) would
-    /// hold back the outputs of the batch before it.
+    /// Read on while a split's engines work (up to [`READ_AHEAD_BATCHES`] batches ahead).
+    /// Only for sources whose reads return at once (files): a read that waits for input (a
+    /// pipe, a live feed) would hold back the outputs of the batches before it.
     pub read_ahead: bool,
     /// At the end of the input, release what the engines still hold (the end of a day). Off
     /// for a run that stops at a point of a stream another run goes on from (a live
@@ -52,10 +52,16 @@ impl Default for DriverOptions {
 pub const READ_AHEAD_BATCHES: usize = 8;
 
 /// A batch handed to the engines whose outputs are not collected yet.
+#[derive(Default)]
 struct InFlight {
     first_step: u64,
     /// The record position and origin of each event of the batch.
     positions: Vec<(u64, Origin)>,
+    /// Its invalid records: they go to the sink (and are counted) with the batch's outputs,
+    /// just before them, so the sink's calls come in the same order whatever the read-ahead.
+    invalid: Vec<Quarantined>,
+    /// Its valid events by type (`EventType::index`), counted when it is collected.
+    read_by_type: [u64; 7],
 }
 
 /// One run: sources in, engines stepped, outputs into a sink. See the crate documentation.
@@ -209,7 +215,7 @@ impl Driver {
             while self.in_flight.len() >= READ_AHEAD_BATCHES {
                 self.collect_oldest(sink)?;
             }
-            self.submit(records, sink)?;
+            self.submit(records)?;
             if !self.read_ahead || self.engines.is_one() {
                 // One engine has already run; without read-ahead the outputs go out now.
                 self.collect_all(sink)?;
@@ -221,7 +227,7 @@ impl Driver {
                 self.engines.flush(self.steps)?;
                 self.in_flight.push_back(InFlight {
                     first_step: self.steps,
-                    positions: Vec::new(),
+                    ..InFlight::default()
                 });
                 self.collect_all(sink)?;
             }
@@ -250,36 +256,33 @@ impl Driver {
         })
     }
 
-    /// Counts a batch, sends its invalid records to the sink and its events to the engines.
-    fn submit(&mut self, records: Vec<Record>, sink: &mut dyn Sink) -> Result<(), DriverError> {
+    /// Sends a batch's events to the engines; the rest waits with it until it is collected.
+    fn submit(&mut self, records: Vec<Record>) -> Result<(), DriverError> {
         let mut events: Vec<Event> = Vec::with_capacity(records.len());
-        let mut positions = Vec::with_capacity(records.len());
+        let mut batch = InFlight {
+            first_step: self.steps,
+            positions: Vec::with_capacity(records.len()),
+            ..InFlight::default()
+        };
         let origins = self.lanes.origins();
         for (i, record) in records.into_iter().enumerate() {
             match record {
                 Record::Event(event) => {
-                    self.counts.count_event(event.event_type());
+                    batch.read_by_type[event.event_type().index()] += 1;
                     let origin = origins.get(i).copied().unwrap_or(Origin {
                         source: 0,
                         index: 0,
                     });
-                    positions.push((self.records, origin));
+                    batch.positions.push((self.records, origin));
                     events.push(event);
                 }
-                Record::Invalid(invalid) => {
-                    self.counts.count_invalid(invalid.reason.reason.label());
-                    sink.invalid(&invalid).map_err(DriverError::Sink)?;
-                }
+                Record::Invalid(invalid) => batch.invalid.push(invalid),
             }
             self.records += 1;
         }
-        let first_step = self.steps;
         self.steps += events.len() as u64;
-        self.engines.submit(events, first_step, None)?;
-        self.in_flight.push_back(InFlight {
-            first_step,
-            positions,
-        });
+        self.engines.submit(events, batch.first_step, None)?;
+        self.in_flight.push_back(batch);
         Ok(())
     }
 
@@ -296,6 +299,18 @@ impl Driver {
         let Some(in_flight) = self.in_flight.pop_front() else {
             return Ok(());
         };
+        for (total, n) in self
+            .counts
+            .read_by_type
+            .iter_mut()
+            .zip(in_flight.read_by_type)
+        {
+            *total += n;
+        }
+        for invalid in &in_flight.invalid {
+            self.counts.count_invalid(invalid.reason.reason.label());
+            sink.invalid(invalid).map_err(DriverError::Sink)?;
+        }
         for tagged in self.engines.collect()? {
             match tagged {
                 Tagged::Alert { key, alert, .. } => {

@@ -338,8 +338,20 @@ impl Engines {
         }
     }
 
+    /// A worker answers in turn: a question behind batches in flight would be answered with
+    /// their outputs.
+    fn nothing_in_flight(&self, what: &str) -> Result<(), DriverError> {
+        match &self.0 {
+            Inner::Split { in_flight, .. } if *in_flight > 0 => Err(DriverError::Engine(format!(
+                "{what} asked of the engines with {in_flight} batches in flight: collect them first"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Every engine's snapshot, in share order. Call with nothing in flight.
     pub fn snapshots(&mut self) -> Result<Vec<Vec<u8>>, DriverError> {
+        self.nothing_in_flight("a snapshot")?;
         match &mut self.0 {
             Inner::One { engine, .. } => Ok(vec![engine.snapshot()]),
             Inner::Split { workers, .. } => ask(workers, || Work::Snapshot)?
@@ -355,6 +367,7 @@ impl Engines {
     /// The counters of all engines together (see `Engine::stats` for how a split adds up).
     /// Call with nothing in flight.
     pub fn stats(&mut self) -> Result<EngineStats, DriverError> {
+        self.nothing_in_flight("the counters")?;
         let all: Vec<EngineStats> = match &mut self.0 {
             Inner::One { engine, .. } => vec![engine.stats()],
             Inner::Split { workers, .. } => ask(workers, || Work::Stats)?

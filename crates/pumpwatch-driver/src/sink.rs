@@ -57,16 +57,20 @@ pub struct Collected {
     pub flushes: u64,
     /// The counters of the last batch.
     pub counters: Option<RunCounts>,
+    /// The kind of every alert, invalid and late call, in the order they came.
+    pub calls: Vec<&'static str>,
 }
 
 impl Sink for Collected {
     fn alert(&mut self, key: &FiringKey, alert: &Alert) -> Result<(), SinkError> {
         self.alerts.push((*key, alert.clone()));
+        self.calls.push("alert");
         Ok(())
     }
 
     fn invalid(&mut self, record: &Quarantined) -> Result<(), SinkError> {
         self.invalid.push(record.clone());
+        self.calls.push("invalid");
         Ok(())
     }
 
@@ -77,6 +81,7 @@ impl Sink for Collected {
         at: &LatePosition,
     ) -> Result<(), SinkError> {
         self.late.push((event.clone(), reason.clone(), at.record));
+        self.calls.push("late");
         Ok(())
     }
 
