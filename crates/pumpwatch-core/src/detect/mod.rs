@@ -63,8 +63,9 @@ pub struct Shared<'a> {
 }
 
 /// A detector. Hooks run after the event they are named for has been applied to the shared
-/// state, in event-time order; a rule pushes what fires into `alerts`. Every hook but the
-/// ones a rule needs does nothing.
+/// state, in event-time order (the `now` of successive hooks never decreases: the reorder
+/// buffer releases in time order and refuses late events, and rules may rely on it); a rule
+/// pushes what fires into `alerts`. Every hook but the ones a rule needs does nothing.
 pub trait Rule: std::fmt::Debug + Send {
     /// The rule's id: its snapshot state's name, and the id its alerts carry.
     fn name(&self) -> &'static str;
