@@ -24,6 +24,16 @@ impl RunCounts {
         *self.invalid_by_label.entry(label).or_default() += 1;
     }
 
+    /// Adds another part of the run's counts to these.
+    pub fn add(&mut self, other: RunCounts) {
+        for (total, n) in self.read_by_type.iter_mut().zip(other.read_by_type) {
+            *total += n;
+        }
+        for (label, n) in other.invalid_by_label {
+            *self.invalid_by_label.entry(label).or_default() += n;
+        }
+    }
+
     pub fn read_total(&self) -> u64 {
         self.read_by_type.iter().sum()
     }

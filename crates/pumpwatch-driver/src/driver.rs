@@ -57,11 +57,11 @@ struct InFlight {
     first_step: u64,
     /// The record position and origin of each event of the batch.
     positions: Vec<(u64, Origin)>,
-    /// Its invalid records: they go to the sink (and are counted) with the batch's outputs,
-    /// just before them, so the sink's calls come in the same order whatever the read-ahead.
+    /// Its invalid records: they go to the sink with the batch's outputs, just before them,
+    /// so the sink's calls come in the same order whatever the read-ahead.
     invalid: Vec<Quarantined>,
-    /// Its valid events by type (`EventType::index`), counted when it is collected.
-    read_by_type: [u64; 7],
+    /// What it read, added to the run's counts when it is collected.
+    counts: RunCounts,
 }
 
 /// One run: sources in, engines stepped, outputs into a sink. See the crate documentation.
@@ -268,7 +268,7 @@ impl Driver {
         for (i, record) in records.into_iter().enumerate() {
             match record {
                 Record::Event(event) => {
-                    batch.read_by_type[event.event_type().index()] += 1;
+                    batch.counts.count_event(event.event_type());
                     let origin = origins.get(i).copied().unwrap_or(Origin {
                         source: 0,
                         index: 0,
@@ -276,7 +276,10 @@ impl Driver {
                     batch.positions.push((self.records, origin));
                     events.push(event);
                 }
-                Record::Invalid(invalid) => batch.invalid.push(invalid),
+                Record::Invalid(invalid) => {
+                    batch.counts.count_invalid(invalid.reason.reason.label());
+                    batch.invalid.push(invalid);
+                }
             }
             self.records += 1;
         }
@@ -299,16 +302,8 @@ impl Driver {
         let Some(in_flight) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        for (total, n) in self
-            .counts
-            .read_by_type
-            .iter_mut()
-            .zip(in_flight.read_by_type)
-        {
-            *total += n;
-        }
+        self.counts.add(in_flight.counts);
         for invalid in &in_flight.invalid {
-            self.counts.count_invalid(invalid.reason.reason.label());
             sink.invalid(invalid).map_err(DriverError::Sink)?;
         }
         for tagged in self.engines.collect()? {

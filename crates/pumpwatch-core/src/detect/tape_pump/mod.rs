@@ -9,8 +9,9 @@
 //! cross does not inflate it for the rest of the day. Every print updates the symbol's last
 //! `window_secs` (running sums over per-second buckets; the buckets of every symbol wait in one
 //! queue in time order, `seconds.rs`, so the window is written and aged out in sequence) and is
-//! checked against it, so an alert comes within the window of the pump's start. Prices are compared as decimals of any scale
-//! (8-decimal crypto prices) and symbols are codes of any shape.
+//! checked against it, so an alert comes within the window of the pump's start. Prices are
+//! compared as decimals of any scale (8-decimal crypto prices) and symbols are codes of any
+//! shape.
 
 mod config;
 mod seconds;
@@ -47,7 +48,8 @@ pub struct TapePump {
 /// A symbol's window (its seconds are in the shared queue) and usual activity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct SymbolTape {
-    /// Its newest second in the window: UTC seconds and place in the queue.
+    /// Its newest second in the window: UTC seconds and place in the queue (the time kept
+    /// here too, so a print that opens a new second does not read the queue to learn it).
     newest: Option<(i64, u64)>,
     /// The sums of its seconds in the window.
     prints: u64,
@@ -147,8 +149,8 @@ impl SymbolTape {
     /// Adds a print to the window (the seconds that left it are already gone: [`forget`]).
     ///
     /// [`forget`]: SymbolTape::forget
-    fn add(&mut self, seconds: &mut Seconds, symbol: u32, trade: &Trade, ts: Timestamp) {
-        let at = ts.utc_nanos.div_euclid(NANOS_PER_SEC);
+    /// `at` is the print's UTC second.
+    fn add(&mut self, seconds: &mut Seconds, symbol: u32, trade: &Trade, ts: Timestamp, at: i64) {
         let (sided, buy) = match trade.aggressor {
             Some(Side::Buy) => (trade.qty, trade.qty),
             Some(Side::Sell) => (trade.qty, 0),
@@ -326,7 +328,7 @@ impl Rule for TapePump {
         }
         let tape = self.symbols[slot].get_or_insert_with(|| SymbolTape::new(minute));
         tape.advance_minute(minute, self.config.quiet_gap_minutes_max, self.decay);
-        tape.add(&mut self.seconds, symbol, trade, now);
+        tape.add(&mut self.seconds, symbol, trade, now, at);
         let realert = self.config.realert_secs as i64 * NANOS_PER_SEC;
         if tape.last_alert.is_some_and(|t| now.utc_nanos - t < realert) {
             return;

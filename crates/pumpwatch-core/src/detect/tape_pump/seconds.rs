@@ -68,15 +68,19 @@ impl Seconds {
         self.front + self.queue.len() as u64 - 1
     }
 
+    /// Where `place` is in the queue, if it has not left (the caller checks the length).
+    fn index(&self, place: u64) -> Option<usize> {
+        usize::try_from(place.checked_sub(self.front)?).ok()
+    }
+
     /// The second at `place`, while it is in the queue.
     pub fn get(&self, place: u64) -> Option<&Second> {
-        self.queue
-            .get(usize::try_from(place.checked_sub(self.front)?).ok()?)
+        self.queue.get(self.index(place)?)
     }
 
     pub fn get_mut(&mut self, place: u64) -> Option<&mut Second> {
-        self.queue
-            .get_mut(usize::try_from(place.checked_sub(self.front)?).ok()?)
+        let index = self.index(place)?;
+        self.queue.get_mut(index)
     }
 
     /// Takes every second at or before `at` off the front, oldest first.
