@@ -6,7 +6,9 @@
 
 DIR holds the per-type files of the event contract (instruments, positions, cash, auth,
 orders, executions, trades) as NDJSON (`*.ndjson`, optionally `.gz`/`.zst`) or Parquet
-(`*.parquet`); the format is auto-detected (Parquet wins when both are present).
+(`*.parquet`); the format is auto-detected (Parquet wins when both are present). Or DIR holds
+one mixed file of every type, `events.ndjson` (`pumpwatch simulate --layout mixed`): then
+`direct` must read every line of it, as the engine does.
 
 What is timed (wall clock, best of --runs; default 3, or 1 when the inputs exceed 1 GiB):
   load    parse every event of every per-type file into DuckDB tables (the work the engine's
@@ -14,6 +16,8 @@ What is timed (wall clock, best of --runs; default 3, or 1 when the inputs excee
   query   ato_rule.sql over those tables,
   direct  ato_rule.sql straight over the files (DuckDB reads only the four files the query
           needs: instruments, positions, cash, orders) — what a data team would actually run.
+          From one mixed file: one scan of it keeping only those four types and their
+          columns, then the query (a view per type over the file would scan it four times).
 CPU time of the process is reported next to each (`*cpu_seconds`): with threads=1 it is the
 steadier number on a machine shared with other work.
 The headline `seconds` is load + query: every event read, then the rule — the same input the
@@ -81,7 +85,22 @@ def find_files(d, fmt):
     return found
 
 
+MIXED_NAMES = ["events.ndjson", "events.ndjson.gz", "events.ndjson.zst"]
+# The types ato_rule.sql reads.
+QUERY_STEMS = ["instruments", "positions", "cash", "orders"]
+
+
+def find_mixed(d):
+    for name in MIXED_NAMES:
+        p = os.path.join(d, name)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
 def detect_format(d):
+    if find_mixed(d) and not find_files(d, "ndjson") and not find_files(d, "parquet"):
+        return "mixed"
     if find_files(d, "parquet"):
         return "parquet"
     if find_files(d, "ndjson"):
@@ -151,6 +170,30 @@ def create_file_views(con, d, fmt):
     return files
 
 
+def stage_mixed(con, path, schema, stems):
+    """Schema `schema`: one scan of the mixed file into a table of the lines of `stems`' types
+    (only their columns), and a typed view per type over it (an empty one for the others)."""
+    raw_cols = {"type": "VARCHAR"}
+    for stem in stems:
+        raw_cols.update({name: ("VARCHAR" if kind in ("TS", "DEC") else kind)
+                         for name, kind in SCHEMA[stem].items()})
+    cols = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in raw_cols.items())
+    types = ", ".join(sql_str(TYPE_NAME[stem]) for stem in stems)
+    con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    con.execute(f"CREATE SCHEMA {schema}")
+    con.execute(f"CREATE TABLE {schema}.raw AS SELECT * FROM read_json({sql_str(path)}, "
+                f"format='newline_delimited', columns={{{cols}}}, ignore_errors=true) "
+                f"WHERE \"type\" IN ({types})")
+    for stem in SCHEMA:
+        if stem in stems:
+            source = f"(SELECT * FROM {schema}.raw WHERE \"type\" = {sql_str(TYPE_NAME[stem])})"
+            present = {name: raw_cols[name] for name in SCHEMA[stem]}
+        else:
+            source, present = "(SELECT 1 WHERE false) AS empty", {}
+        con.execute(f"CREATE OR REPLACE VIEW {schema}.{stem} AS "
+                    f"{typed_select(stem, source, present)}")
+
+
 def load_tables(con):
     """Schema `mem`: every type parsed into a DuckDB table."""
     con.execute("DROP SCHEMA IF EXISTS mem CASCADE")
@@ -180,13 +223,17 @@ def main():
     ap.add_argument("--out", help="write the firing accounts here (NDJSON)")
     ap.add_argument("--runs", type=int, help="best of N (default 3; 1 when inputs > 1 GiB)")
     ap.add_argument("--sql", default=os.path.join(HERE, "ato_rule.sql"))
-    ap.add_argument("--format", choices=["ndjson", "parquet"], help="default: auto-detect")
+    ap.add_argument("--format", choices=["ndjson", "parquet", "mixed"],
+                    help="default: auto-detect")
     ap.add_argument("--no-direct", action="store_true",
                     help="skip the run straight over the files")
+    ap.add_argument("--direct-only", action="store_true",
+                    help="only the run straight over the files (no load + query)")
     ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 8GB")
     args = ap.parse_args()
 
     fmt = args.format or detect_format(args.dir)
+    mixed = find_mixed(args.dir) if fmt == "mixed" else None
     query = open(args.sql).read().strip().rstrip(";")
 
     con = duckdb.connect(":memory:")
@@ -194,7 +241,13 @@ def main():
     con.execute("SET TimeZone='UTC'")
     if args.memory_limit:
         con.execute(f"SET memory_limit={sql_str(args.memory_limit)}")
-    files = create_file_views(con, args.dir, fmt)
+    if mixed:
+        # Every type, every column, parsed once: the views `load_tables` copies from.
+        files = {"events": mixed}
+        load_source = lambda: stage_mixed(con, mixed, "files", list(SCHEMA))
+    else:
+        files = create_file_views(con, args.dir, fmt)
+        load_source = lambda: None
     input_bytes = sum(os.path.getsize(p) for p in files.values())
     runs = args.runs or (1 if input_bytes > (1 << 30) else 3)
 
@@ -204,40 +257,53 @@ def main():
         names = [c[0] for c in cur.description]
         return names, cur.fetchall()
 
-    load_s, load_cpu, _ = timed(lambda: load_tables(con), runs)
-    counts = {stem: con.execute(f"SELECT count(*) FROM mem.{stem}").fetchone()[0]
-              for stem in SCHEMA}
-    events = sum(counts.values())
-    query_s, query_cpu, (names, rows) = timed(lambda: run_query("mem"), runs)
-
-    report = {
-        "events": events,
-        "seconds": round(load_s + query_s, 6),
-        "events_per_sec": round(events / (load_s + query_s)) if load_s + query_s > 0 else None,
-        "alerts": len(rows),
-        "threads": args.threads,
-        "format": fmt,
-        "load_seconds": round(load_s, 6),
-        "query_seconds": round(query_s, 6),
-        "cpu_seconds": round(load_cpu + query_cpu, 6),
-        "load_cpu_seconds": round(load_cpu, 6),
-        "query_cpu_seconds": round(query_cpu, 6),
-        "orders": counts["orders"],
-        "runs": runs,
-        "input_bytes": input_bytes,
-        "counts": counts,
-        "duckdb": duckdb.__version__,
-    }
-    if not args.no_direct:
+    report = {"threads": args.threads, "format": fmt, "input_bytes": input_bytes,
+              "duckdb": duckdb.__version__}
+    rows = names = None
+    if not args.direct_only:
+        load_s, load_cpu, _ = timed(lambda: (load_source(), load_tables(con)), runs)
+        counts = {stem: con.execute(f"SELECT count(*) FROM mem.{stem}").fetchone()[0]
+                  for stem in SCHEMA}
+        events = sum(counts.values())
+        query_s, query_cpu, (names, rows) = timed(lambda: run_query("mem"), runs)
+        report.update({
+            "events": events,
+            "seconds": round(load_s + query_s, 6),
+            "events_per_sec": round(events / (load_s + query_s)) if load_s + query_s > 0 else None,
+            "alerts": len(rows),
+            "load_seconds": round(load_s, 6),
+            "query_seconds": round(query_s, 6),
+            "cpu_seconds": round(load_cpu + query_cpu, 6),
+            "load_cpu_seconds": round(load_cpu, 6),
+            "query_cpu_seconds": round(query_cpu, 6),
+            "orders": counts["orders"],
+            "counts": counts,
+        })
         con.execute("DROP SCHEMA mem CASCADE")  # free the memory; direct reads the files
-        direct_s, direct_cpu, (_, direct_rows) = timed(lambda: run_query("files"), runs)
-        if sorted(map(tuple, direct_rows)) != sorted(map(tuple, rows)):
+    report["runs"] = runs
+    if not args.no_direct:
+        if mixed:
+            con.execute("SET search_path='main'")
+            con.execute("DROP SCHEMA IF EXISTS files CASCADE")
+
+            def direct():
+                stage_mixed(con, mixed, "files", QUERY_STEMS)
+                return run_query("files")
+        else:
+            def direct():
+                return run_query("files")
+        direct_s, direct_cpu, (direct_names, direct_rows) = timed(direct, runs)
+        if rows is None:
+            names, rows = direct_names, direct_rows
+            report["alerts"] = len(rows)
+        elif sorted(map(tuple, direct_rows)) != sorted(map(tuple, rows)):
             print("warning: direct run over the files gave different rows", file=sys.stderr)
         report["direct_seconds"] = round(direct_s, 6)
         report["direct_cpu_seconds"] = round(direct_cpu, 6)
-        report["direct_events_per_sec"] = round(events / direct_s) if direct_s > 0 else None
+        if "events" in report and direct_s > 0:
+            report["direct_events_per_sec"] = round(report["events"] / direct_s)
 
-    if args.out:
+    if args.out and rows is not None:
         with open(args.out, "w") as f:
             for r in rows:
                 rec = {}

@@ -19,10 +19,17 @@ pub enum ReplayError {
     UnknownExtension { path: PathBuf },
 
     #[error(
-        "{}: no per-type event files (instruments, positions, cash, auth, orders, executions, trades with extension .ndjson, .jsonl, .json, .csv or .parquet)",
+        "{}: no per-type event files (instruments, positions, cash, auth, orders, executions, trades with extension .ndjson, .jsonl, .json, .csv or .parquet) and no file of every type (events.ndjson, ...)",
         .dir.display()
     )]
     NoTypeFiles { dir: PathBuf },
+
+    #[error(
+        "{}: a file of events of every type beside per-type files (such as {}): which is meant cannot be guessed; replay one of them",
+        .mixed.display(),
+        .typed.display()
+    )]
+    MixedBesideTypeFiles { mixed: PathBuf, typed: PathBuf },
 
     #[error("{}: two files for `{event_type}` events: {} and {}", .dir.display(), .first.display(), .second.display())]
     DuplicateType {

@@ -1,5 +1,6 @@
 //! What a path is: the file format and compression from its extension, and for a directory
-//! which files are the per-type event files of the contract's "Carriage" section.
+//! which files are the per-type event files of the contract's "Carriage" section (or its one
+//! file of every type, `events.*`).
 
 use std::path::{Path, PathBuf};
 
@@ -72,13 +73,20 @@ fn resembled_type(stem: &str) -> Option<EventType> {
         .find(|t| lower.starts_with(t.as_str()) && t.file_stem() != stem)
 }
 
+/// The stem of a directory's one file of events of every type (`events.ndjson`, as
+/// `pumpwatch simulate --layout mixed` writes it).
+pub const MIXED_STEM: &str = "events";
+
 /// The per-type files of a directory input, in the contract's type order, and the other
-/// entries of the directory (ignored). Two files for one type are an error: which one is
-/// meant cannot be guessed. So is a data file whose name resembles a type's without being it,
-/// unless `ignore_misnamed`: its events would otherwise be lost without a word.
+/// entries of the directory (ignored); or its one file of every type, `events.*`. Two files
+/// for one type are an error: which one is meant cannot be guessed; so are per-type files
+/// beside an `events.*` file, and two `events.*` files. So is a data file whose name resembles
+/// a type's without being it, unless `ignore_misnamed`: its events would otherwise be lost
+/// without a word.
 pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, ReplayError> {
     let entries = std::fs::read_dir(dir).map_err(|e| ReplayError::io(dir, e))?;
     let mut by_type: [Option<InputFile>; 7] = Default::default();
+    let mut mixed: Option<InputFile> = None;
     let mut ignored = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| ReplayError::io(dir, e))?;
@@ -86,6 +94,24 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
         let is_file = std::fs::metadata(&path)
             .map(|m| m.is_file())
             .unwrap_or(false);
+        let mixed_file = entry
+            .file_name()
+            .to_str()
+            .and_then(classify)
+            .filter(|(stem, ..)| *stem == MIXED_STEM && is_file)
+            .map(|(_, format, compression)| (format, compression));
+        if let Some((format, compression)) = mixed_file {
+            if let Some(first) = &mixed {
+                return Err(duplicate(dir, "every", &first.path, path));
+            }
+            mixed = Some(InputFile {
+                path,
+                format,
+                compression,
+                default_type: None,
+            });
+            continue;
+        }
         let classified = entry.file_name().to_str().and_then(classify).and_then(
             |(stem, format, compression)| {
                 Some((EventType::from_file_stem(stem)?, format, compression))
@@ -109,18 +135,7 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
         };
         let slot = &mut by_type[event_type.index()];
         if let Some(first) = slot {
-            // Report the pair in a stable order whatever order the directory listed them in.
-            let (first, second) = if first.path <= path {
-                (first.path.clone(), path)
-            } else {
-                (path, first.path.clone())
-            };
-            return Err(ReplayError::DuplicateType {
-                dir: dir.to_path_buf(),
-                event_type: event_type.as_str(),
-                first,
-                second,
-            });
+            return Err(duplicate(dir, event_type.as_str(), &first.path, path));
         }
         *slot = Some(InputFile {
             path,
@@ -129,7 +144,16 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
             default_type: Some(event_type),
         });
     }
-    let files: Vec<InputFile> = by_type.into_iter().flatten().collect();
+    let mut files: Vec<InputFile> = by_type.into_iter().flatten().collect();
+    if let Some(mixed) = mixed {
+        if let Some(typed) = files.first() {
+            return Err(ReplayError::MixedBesideTypeFiles {
+                mixed: mixed.path,
+                typed: typed.path.clone(),
+            });
+        }
+        files.push(mixed);
+    }
     if files.is_empty() {
         return Err(ReplayError::NoTypeFiles {
             dir: dir.to_path_buf(),
@@ -137,6 +161,21 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
     }
     ignored.sort();
     Ok(SourceInfo { files, ignored })
+}
+
+/// Two files for one type, named in a stable order whatever order the directory listed them in.
+fn duplicate(dir: &Path, event_type: &'static str, first: &Path, second: PathBuf) -> ReplayError {
+    let (first, second) = if first <= second.as_path() {
+        (first.to_path_buf(), second)
+    } else {
+        (second, first.to_path_buf())
+    };
+    ReplayError::DuplicateType {
+        dir: dir.to_path_buf(),
+        event_type,
+        first,
+        second,
+    }
 }
 
 /// The file name used in record locations (`orders.ndjson:12`).

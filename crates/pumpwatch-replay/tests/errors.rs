@@ -213,3 +213,22 @@ fn an_unclosed_csv_quote_ends_the_file_with_an_error_not_unbounded_memory() {
     let error = source.next_batch(&mut batch, 10).unwrap_err();
     assert_one_line_naming(&error, &path, "unclosed quote");
 }
+
+/// A directory's file of every type (`events.ndjson`) beside per-type files, or two of them:
+/// which is meant cannot be guessed.
+#[test]
+fn a_file_of_every_type_beside_others() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("events.ndjson"), "").unwrap();
+    fs::write(dir.path().join("orders.ndjson"), "").unwrap();
+    let error = error_of(dir.path());
+    assert!(matches!(error, ReplayError::MixedBesideTypeFiles { .. }));
+    assert_one_line_naming(&error, &dir.path().join("events.ndjson"), "orders.ndjson");
+
+    fs::remove_file(dir.path().join("orders.ndjson")).unwrap();
+    fs::write(dir.path().join("events.parquet"), "").unwrap();
+    let error = error_of(dir.path());
+    assert!(matches!(error, ReplayError::DuplicateType { .. }));
+    assert!(error.to_string().contains("events.ndjson"), "{error}");
+    assert!(error.to_string().contains("events.parquet"), "{error}");
+}

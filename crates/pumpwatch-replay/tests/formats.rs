@@ -18,6 +18,12 @@ fn all_forms(root: &Path) -> Vec<std::path::PathBuf> {
     let mixed = root.join("mixed.ndjson");
     write_lines(&mixed, &day_lines());
     let mut forms = vec![mixed.clone()];
+    // A directory holding one file of every type, as `simulate --layout mixed` writes it.
+    let mixed_dir = root.join("mixed-dir");
+    fs::create_dir(&mixed_dir).unwrap();
+    write_lines(&mixed_dir.join("events.ndjson"), &day_lines());
+    fs::write(mixed_dir.join("labels.json"), "{}").unwrap();
+    forms.push(mixed_dir);
     for name in ["mixed.ndjson.gz", "mixed.jsonl.zst"] {
         write_ndjson_mixed(&mut *open(&mixed).unwrap(), &root.join(name), None).unwrap();
         forms.push(root.join(name));
