@@ -2,7 +2,8 @@
 """Runs ato_rule.sql with DuckDB over one day of per-type event files and times it.
 
     python3 benches/duckdb/run.py DIR [--threads 1] [--out FILE] [--runs N] [--sql FILE]
-                                      [--no-direct] [--format ndjson|parquet]
+                                      [--no-direct | --direct-only]
+                                      [--format ndjson|parquet|mixed]
 
 DIR holds the per-type files of the event contract (instruments, positions, cash, auth,
 orders, executions, trades) as NDJSON (`*.ndjson`, optionally `.gz`/`.zst`) or Parquet
@@ -21,7 +22,9 @@ What is timed (wall clock, best of --runs; default 3, or 1 when the inputs excee
 CPU time of the process is reported next to each (`*cpu_seconds`): with threads=1 it is the
 steadier number on a machine shared with other work.
 The headline `seconds` is load + query: every event read, then the rule — the same input the
-engine replays. `events` counts the rows of all per-type files.
+engine replays. `events` counts the rows of all per-type files (or of the mixed file). With
+--direct-only there is no load: the report has `direct_seconds` and `alerts`, not `seconds`,
+`events` or `counts`.
 
 Prints one JSON line on stdout; writes the firing accounts as NDJSON to --out.
 """
@@ -106,7 +109,7 @@ def detect_format(d):
     if find_files(d, "ndjson"):
         return "ndjson"
     sys.exit(f"{d}: no per-type files (instruments/positions/cash/auth/orders/executions/"
-             f"trades .ndjson or .parquet)")
+             f"trades .ndjson or .parquet) and no mixed events.ndjson")
 
 
 def ts_text_expr(col):
@@ -225,15 +228,18 @@ def main():
     ap.add_argument("--sql", default=os.path.join(HERE, "ato_rule.sql"))
     ap.add_argument("--format", choices=["ndjson", "parquet", "mixed"],
                     help="default: auto-detect")
-    ap.add_argument("--no-direct", action="store_true",
-                    help="skip the run straight over the files")
-    ap.add_argument("--direct-only", action="store_true",
-                    help="only the run straight over the files (no load + query)")
+    direct = ap.add_mutually_exclusive_group()
+    direct.add_argument("--no-direct", action="store_true",
+                        help="skip the run straight over the files")
+    direct.add_argument("--direct-only", action="store_true",
+                        help="only the run straight over the files (no load + query)")
     ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 8GB")
     args = ap.parse_args()
 
     fmt = args.format or detect_format(args.dir)
     mixed = find_mixed(args.dir) if fmt == "mixed" else None
+    if fmt == "mixed" and mixed is None:
+        sys.exit(f"{args.dir}: no mixed file ({', '.join(MIXED_NAMES)})")
     query = open(args.sql).read().strip().rstrip(";")
 
     con = duckdb.connect(":memory:")
@@ -242,7 +248,8 @@ def main():
     if args.memory_limit:
         con.execute(f"SET memory_limit={sql_str(args.memory_limit)}")
     if mixed:
-        # Every type, every column, parsed once: the views `load_tables` copies from.
+        # Every type, every column, parsed once: the views `load_tables` copies from (so the
+        # mixed load copies every row twice, staging then typed tables; per-type files once).
         files = {"events": mixed}
         load_source = lambda: stage_mixed(con, mixed, "files", list(SCHEMA))
     else:

@@ -25,13 +25,13 @@ pub enum ReplayError {
     NoTypeFiles { dir: PathBuf },
 
     #[error(
-        "{}: a file of events of every type beside per-type files (such as {}): which is meant cannot be guessed; replay one of them",
+        "{}: a file of events of every type beside per-type files (such as {}): which is meant cannot be guessed; give that file itself as the input, or move it out of the directory to read the per-type files",
         .mixed.display(),
         .typed.display()
     )]
     MixedBesideTypeFiles { mixed: PathBuf, typed: PathBuf },
 
-    #[error("{}: two files for `{event_type}` events: {} and {}", .dir.display(), .first.display(), .second.display())]
+    #[error("{}: two files for {}: {} and {}", .dir.display(), events_of(.event_type), .first.display(), .second.display())]
     DuplicateType {
         dir: PathBuf,
         event_type: &'static str,
@@ -46,8 +46,9 @@ pub enum ReplayError {
     ParquetWrite { path: PathBuf, message: String },
 
     #[error(
-        "{}: looks like a file of `{event_type}` events but is not named {expected}.EXT, so it would not be read; rename it, or pass --ignore-misnamed to leave it out",
-        .path.display()
+        "{}: looks like a file of {} but is not named {expected}.EXT, so it would not be read; rename it, or pass --ignore-misnamed to leave it out",
+        .path.display(),
+        events_of(.event_type)
     )]
     MisnamedTypeFile {
         path: PathBuf,
@@ -113,4 +114,17 @@ fn one_line(message: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// The `event_type` of a directory's file of events of every type (`events.*`) in the errors
+/// that name a type.
+pub(crate) const EVERY_TYPE: &str = "every type";
+
+/// How an error names the events of a file: "`order` events", or "events of every type".
+fn events_of(event_type: &str) -> String {
+    if event_type == EVERY_TYPE {
+        "events of every type".to_string()
+    } else {
+        format!("`{event_type}` events")
+    }
 }

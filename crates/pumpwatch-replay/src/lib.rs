@@ -1,5 +1,6 @@
-//! File sources for pumpwatch: NDJSON (plain, gzip, zstd), CSV and Parquet, one mixed file or a
-//! directory of per-type files merged by event time, with invalid records quarantined.
+//! File sources for pumpwatch: NDJSON (plain, gzip, zstd), CSV and Parquet, one mixed file (alone
+//! or as a directory's `events.*`) or a directory of per-type files merged by event time, with
+//! invalid records quarantined.
 //!
 //! [`open`] turns a path into a [`Source`]; draining [`Source::next_batch`] yields
 //! [`Record`]s, each a valid [`Event`](pumpwatch_model::Event) or a [`Quarantined`] record
@@ -48,7 +49,8 @@ pub fn open(input: &Path) -> Result<Box<dyn Source>, ReplayError> {
     open_with(input, &SourceOptions::default())
 }
 
-/// Opens a file or a directory of per-type files (see the contract's "Carriage" section).
+/// Opens a file, or a directory of per-type files (see the contract's "Carriage" section) or
+/// of one file of every type (`events.*`).
 pub fn open_with(input: &Path, options: &SourceOptions) -> Result<Box<dyn Source>, ReplayError> {
     let metadata = std::fs::metadata(input).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ReplayError::NotFound {

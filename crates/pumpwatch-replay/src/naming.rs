@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use pumpwatch_model::EventType;
 
-use crate::error::ReplayError;
+use crate::error::{ReplayError, EVERY_TYPE};
 use crate::source::{InputFile, SourceInfo};
 
 /// The format of an event file.
@@ -73,6 +73,17 @@ fn resembled_type(stem: &str) -> Option<EventType> {
         .find(|t| lower.starts_with(t.as_str()) && t.file_stem() != stem)
 }
 
+/// What a misnamed file's stem seems meant for, as the errors name it, and the stem it should
+/// have: a type's (see [`resembled_type`]), or the file of every type's (`event`, `Events`,
+/// `events_20250317`).
+fn resembled(stem: &str) -> Option<(&'static str, &'static str)> {
+    if let Some(event_type) = resembled_type(stem) {
+        return Some((event_type.as_str(), event_type.file_stem()));
+    }
+    (stem.to_ascii_lowercase().starts_with("event") && stem != MIXED_STEM)
+        .then_some((EVERY_TYPE, MIXED_STEM))
+}
+
 /// The stem of a directory's one file of events of every type (`events.ndjson`, as
 /// `pumpwatch simulate --layout mixed` writes it).
 pub const MIXED_STEM: &str = "events";
@@ -102,7 +113,7 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
             .map(|(_, format, compression)| (format, compression));
         if let Some((format, compression)) = mixed_file {
             if let Some(first) = &mixed {
-                return Err(duplicate(dir, "every", &first.path, path));
+                return Err(duplicate(dir, EVERY_TYPE, &first.path, path));
             }
             mixed = Some(InputFile {
                 path,
@@ -118,16 +129,17 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
             },
         );
         let Some((event_type, format, compression)) = classified.filter(|_| is_file) else {
-            let resembled = entry
+            let looks_like = entry
                 .file_name()
                 .to_str()
                 .and_then(classify)
-                .and_then(|(stem, ..)| resembled_type(stem));
-            if let Some(event_type) = resembled.filter(|_| is_file && !ignore_misnamed) {
+                .and_then(|(stem, ..)| resembled(stem));
+            if let Some((event_type, expected)) = looks_like.filter(|_| is_file && !ignore_misnamed)
+            {
                 return Err(ReplayError::MisnamedTypeFile {
                     path,
-                    event_type: event_type.as_str(),
-                    expected: event_type.file_stem(),
+                    event_type,
+                    expected,
                 });
             }
             ignored.push(path);
@@ -227,5 +239,9 @@ mod tests {
         assert_eq!(resembled_type("orders"), None);
         assert_eq!(resembled_type("labels"), None);
         assert_eq!(resembled_type("events"), None);
+        assert_eq!(resembled("events"), None);
+        assert_eq!(resembled("Events"), Some(("every type", "events")));
+        assert_eq!(resembled("events_20250317"), Some(("every type", "events")));
+        assert_eq!(resembled("orders_1"), Some(("order", "orders")));
     }
 }

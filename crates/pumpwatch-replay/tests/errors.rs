@@ -229,6 +229,29 @@ fn a_file_of_every_type_beside_others() {
     fs::write(dir.path().join("events.parquet"), "").unwrap();
     let error = error_of(dir.path());
     assert!(matches!(error, ReplayError::DuplicateType { .. }));
+    assert_one_line_naming(&error, dir.path(), "two files for events of every type");
     assert!(error.to_string().contains("events.ndjson"), "{error}");
     assert!(error.to_string().contains("events.parquet"), "{error}");
+}
+
+/// A file named nearly like the file of every type (`Events.ndjson`) would not be read: an
+/// error, unless the caller asks to leave it out.
+#[test]
+fn a_misnamed_file_of_every_type_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let misnamed = dir.path().join("Events_20250317.ndjson.gz");
+    fs::write(&misnamed, "").unwrap();
+    let error = error_of(dir.path());
+    assert!(matches!(
+        error,
+        ReplayError::MisnamedTypeFile {
+            event_type: "every type",
+            ..
+        }
+    ));
+    assert_one_line_naming(
+        &error,
+        &misnamed,
+        "events of every type but is not named events.EXT",
+    );
 }

@@ -57,7 +57,8 @@ fn load_live(path: &Path) -> anyhow::Result<LiveConfig> {
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// Any replay input: an event file, a directory of per-type files, or - for standard input.
+    /// Any replay input: an event file, a directory of per-type files (or of one file of every
+    /// type, events.*), or - for standard input.
     pub input: PathBuf,
     #[command(flatten)]
     connection: Connection,

@@ -45,7 +45,7 @@ fn open_input(input: &Path, args: &InputArgs) -> anyhow::Result<Box<dyn Source>>
     };
     for ignored in &source.info().ignored {
         eprintln!(
-            "pumpwatch: ignoring {}: not a per-type event file",
+            "pumpwatch: ignoring {}: not an event file (per-type, or events.* of every type)",
             ignored.display()
         );
     }
@@ -55,8 +55,8 @@ fn open_input(input: &Path, args: &InputArgs) -> anyhow::Result<Box<dyn Source>>
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// An event file (.ndjson/.jsonl/.json, optionally .gz/.zst; .csv; .parquet), a directory
-    /// of per-type files (orders.ndjson, trades.parquet, ...), or - for NDJSON on standard
-    /// input.
+    /// of per-type files (orders.ndjson, trades.parquet, ...) or holding one file of every type
+    /// (events.ndjson, ...), or - for NDJSON on standard input.
     pub input: PathBuf,
     #[command(flatten)]
     pub open: InputArgs,
