@@ -5,6 +5,7 @@
 //! (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) is parsed by hand; anything else RFC 3339
 //! allows falls back to chrono.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -115,15 +116,10 @@ fn parse_fast(b: &[u8]) -> Option<Timestamp> {
     {
         return None;
     }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
+    let days = date_days(&b[0..10])?;
     let hour = digits(&b[11..13])?;
     let minute = digits(&b[14..16])?;
     let second = digits(&b[17..19])?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
     // A leap second (:60) is left to chrono, which folds it into the previous second.
     if hour > 23 || minute > 59 || second > 59 {
         return None;
@@ -159,13 +155,37 @@ fn parse_fast(b: &[u8]) -> Option<Timestamp> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month as u32, day as u32);
     let local_secs = days * 86_400 + hour * 3600 + minute * 60 + second;
     let utc_secs = local_secs - i64::from(offset_secs);
     Some(Timestamp {
         utc_nanos: utc_secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)?,
         offset_secs,
     })
+}
+
+/// The day count since 1970-01-01 of a checked `YYYY-MM-DD` (its dashes already checked). A
+/// feed's timestamps share their date for a whole day, so the last date read on this thread is
+/// remembered with its count.
+fn date_days(date: &[u8]) -> Option<i64> {
+    thread_local! {
+        // No valid date's bytes are all zero, so the initial entry never matches.
+        static LAST_DATE: Cell<(u64, u16, i64)> = const { Cell::new((0, 0, 0)) };
+    }
+    let head = u64::from_le_bytes(date.get(0..8)?.try_into().ok()?);
+    let tail = u16::from_le_bytes(date.get(8..10)?.try_into().ok()?);
+    let (last_head, last_tail, last_days) = LAST_DATE.get();
+    if (head, tail) == (last_head, last_tail) {
+        return Some(last_days);
+    }
+    let year = digits(&date[0..4])?;
+    let month = digits(&date[5..7])?;
+    let day = digits(&date[8..10])?;
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    LAST_DATE.set((head, tail, days));
+    Some(days)
 }
 
 fn parse_with_chrono(text: &str) -> Option<Timestamp> {
@@ -302,6 +322,25 @@ mod tests {
     }
 
     proptest! {
+        /// Instants a few days apart, in any order: the remembered date is reused when it is
+        /// the same and replaced when it is not, and every instant agrees with chrono.
+        #[test]
+        fn instants_sharing_dates_parse_as_chrono_does(
+            steps in prop::collection::vec((0i64..4 * 86_400_000, -600i32..600), 1..40)
+        ) {
+            let base = 1_709_164_800_000i64; // 2024-02-29T00:00:00Z, a leap day
+            for (millis, offset_min) in steps {
+                let ts = Timestamp {
+                    utc_nanos: (base - 86_400_000 + millis) * 1_000_000,
+                    offset_secs: offset_min * 60,
+                };
+                let text = ts.to_string();
+                prop_assert_eq!(Timestamp::parse(&text).unwrap(), ts);
+                let chrono_nanos = chrono::DateTime::parse_from_rfc3339(&text).unwrap().timestamp_nanos_opt().unwrap();
+                prop_assert_eq!(chrono_nanos, ts.utc_nanos);
+            }
+        }
+
         #[test]
         fn display_then_parse_round_trips(utc_nanos in -2_000_000_000_000_000_000i64..4_000_000_000_000_000_000i64, offset_min in -1439i32..1439i32) {
             let ts = Timestamp { utc_nanos, offset_secs: offset_min * 60 };
