@@ -154,6 +154,54 @@ impl Lanes {
                 lane.refill(max)?;
             }
         }
+        if let [lane] = self.lanes.as_mut_slice() {
+            // One source: its records go in its own order, with no merge to decide.
+            Self::take_from_only_lane(lane, out, max, &mut self.origins);
+        } else {
+            self.take_merged(out, max);
+        }
+        let exhausted = self
+            .lanes
+            .iter()
+            .all(|lane| lane.exhausted && lane.buffered.is_empty());
+        Ok(if exhausted {
+            ReadState::Exhausted
+        } else {
+            ReadState::Open
+        })
+    }
+
+    /// Up to `max` records of the only lane, moved whole when the caller's buffer is empty
+    /// and the lane's are all taken (the usual case: a batch read is a batch taken); the
+    /// lane then reads its next batch into the caller's empty buffer.
+    fn take_from_only_lane(
+        lane: &mut Lane,
+        out: &mut Vec<Record>,
+        max: usize,
+        origins: &mut Vec<Origin>,
+    ) {
+        let start = out.len();
+        let n = lane.buffered.len().min(max);
+        if start == 0 && n == lane.buffered.len() {
+            let spare = VecDeque::from(std::mem::take(out));
+            *out = Vec::from(std::mem::replace(&mut lane.buffered, spare));
+        } else {
+            out.extend(lane.buffered.drain(..n));
+        }
+        for record in &out[start..] {
+            if let Record::Event(event) = record {
+                lane.watermark = lane.watermark.max(event.ts.utc_nanos);
+            }
+        }
+        origins.extend((0..n as u64).map(|i| Origin {
+            source: 0,
+            index: lane.taken + i,
+        }));
+        lane.taken += n as u64;
+    }
+
+    /// Up to `max` records, each from the lane whose head goes next.
+    fn take_merged(&mut self, out: &mut Vec<Record>, max: usize) {
         let mut taken = 0;
         while taken < max {
             let Some(next) = self.pick() else {
@@ -173,15 +221,6 @@ impl Lanes {
                 taken += 1;
             }
         }
-        let exhausted = self
-            .lanes
-            .iter()
-            .all(|lane| lane.exhausted && lane.buffered.is_empty());
-        Ok(if exhausted {
-            ReadState::Exhausted
-        } else {
-            ReadState::Open
-        })
     }
 
     /// The lane whose head goes next, or `None` when nothing may go now (every lane empty, or
