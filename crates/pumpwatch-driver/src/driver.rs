@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 
 use pumpwatch_core::{EngineConfig, EngineStats};
-use pumpwatch_model::Event;
 use pumpwatch_replay::{Quarantined, Record, Source};
 
 use crate::checkpoint::{Checkpoint, CHECKPOINT_FORMAT};
@@ -258,14 +257,13 @@ impl Driver {
 
     /// Sends a batch's events to the engines; the rest waits with it until it is collected.
     fn submit(&mut self, records: Vec<Record>) -> Result<(), DriverError> {
-        let mut events: Vec<Event> = Vec::with_capacity(records.len());
         let mut batch = InFlight {
             first_step: self.steps,
             positions: Vec::with_capacity(records.len()),
             ..InFlight::default()
         };
         let origins = self.lanes.origins();
-        for (i, record) in records.into_iter().enumerate() {
+        for (i, record) in records.iter().enumerate() {
             match record {
                 Record::Event(event) => {
                     batch.counts.count_event(event.event_type());
@@ -274,17 +272,17 @@ impl Driver {
                         index: 0,
                     });
                     batch.positions.push((self.records, origin));
-                    events.push(event);
                 }
+                // The engines skip it; the sink gets this copy when the batch is collected.
                 Record::Invalid(invalid) => {
                     batch.counts.count_invalid(invalid.reason.reason.label());
-                    batch.invalid.push(invalid);
+                    batch.invalid.push(invalid.clone());
                 }
             }
             self.records += 1;
         }
-        self.steps += events.len() as u64;
-        self.engines.submit(events, batch.first_step, None)?;
+        self.steps += batch.positions.len() as u64;
+        self.engines.submit(records, batch.first_step, None)?;
         self.in_flight.push_back(batch);
         Ok(())
     }

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 
 use pumpwatch_core::{Engine, EngineConfig, EngineStats, FiringKey, Input, Output, Partition};
 use pumpwatch_model::{Alert, Event, InvalidReason};
+use pumpwatch_replay::Record;
 
 use crate::DriverError;
 
@@ -44,9 +45,10 @@ impl Tagged {
 
 /// What a worker is asked to do.
 enum Work {
-    /// Step these events (the first has step number `first`), then the watermark.
+    /// Step the events of these records (the first has step number `first`; invalid records
+    /// are skipped, the driver has them), then the watermark.
     Batch {
-        events: Arc<Vec<Event>>,
+        records: Arc<Vec<Record>>,
         first: u64,
         watermark: Option<i64>,
     },
@@ -94,38 +96,46 @@ impl std::fmt::Debug for Engines {
     }
 }
 
-/// Steps `engine` over events it shares with other engines, tagging each output with its
-/// step number.
+/// Steps `engine` over the events of records it shares with other engines, tagging each
+/// output with its step number (events only are numbered).
 fn step_all(
     engine: &mut Engine,
-    events: &[Event],
+    records: &[Record],
     first: u64,
     watermark: Option<i64>,
     tagged: &mut Vec<Tagged>,
 ) {
     let mut out = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        engine.step_shared(event, &mut out);
-        tag(&mut out, first + i as u64, tagged);
+    let mut step = first;
+    for record in records {
+        if let Record::Event(event) = record {
+            engine.step_shared(event, &mut out);
+            tag(&mut out, step, tagged);
+            step += 1;
+        }
     }
-    step_watermark(engine, first + events.len() as u64, watermark, tagged);
+    step_watermark(engine, step, watermark, tagged);
 }
 
-/// As [`step_all`], for the only engine: the events move into it.
+/// As [`step_all`], for the only engine: the events move into it (the batch the reader
+/// made, with no copy into a batch of events first).
 fn step_owned(
     engine: &mut Engine,
-    events: Vec<Event>,
+    records: Vec<Record>,
     first: u64,
     watermark: Option<i64>,
     tagged: &mut Vec<Tagged>,
 ) {
     let mut out = Vec::new();
-    let count = events.len() as u64;
-    for (i, event) in events.into_iter().enumerate() {
-        engine.step(Input::Event(event), &mut out);
-        tag(&mut out, first + i as u64, tagged);
+    let mut step = first;
+    for record in records {
+        if let Record::Event(event) = record {
+            engine.step(Input::Event(event), &mut out);
+            tag(&mut out, step, tagged);
+            step += 1;
+        }
     }
-    step_watermark(engine, first + count, watermark, tagged);
+    step_watermark(engine, step, watermark, tagged);
 }
 
 fn step_watermark(
@@ -178,23 +188,23 @@ impl Engines {
                         for work in work_rx {
                             let done = match work {
                                 Work::Batch {
-                                    events,
+                                    records,
                                     first,
                                     watermark,
                                 } => {
                                     let mut tagged = Vec::new();
                                     // The only engine gets the batch to itself: no copies.
-                                    match Arc::try_unwrap(events) {
-                                        Ok(events) => step_owned(
+                                    match Arc::try_unwrap(records) {
+                                        Ok(records) => step_owned(
                                             &mut engine,
-                                            events,
+                                            records,
                                             first,
                                             watermark,
                                             &mut tagged,
                                         ),
-                                        Err(events) => step_all(
+                                        Err(records) => step_all(
                                             &mut engine,
-                                            &events,
+                                            &records,
                                             first,
                                             watermark,
                                             &mut tagged,
@@ -249,20 +259,21 @@ impl Engines {
         matches!(self.0, Inner::One { .. })
     }
 
-    /// Hands out a batch; its outputs are read with [`Engines::collect`].
+    /// Hands out a batch of records, whose events the engines step (the invalid ones are the
+    /// caller's to report); its outputs are read with [`Engines::collect`].
     pub fn submit(
         &mut self,
-        events: Vec<Event>,
+        records: Vec<Record>,
         first: u64,
         watermark: Option<i64>,
     ) -> Result<(), DriverError> {
         match &mut self.0 {
             Inner::One { engine, pending } => {
-                step_owned(engine, events, first, watermark, pending);
+                step_owned(engine, records, first, watermark, pending);
                 Ok(())
             }
             Inner::Split { workers, in_flight } => {
-                let mut events = Some(Arc::new(events));
+                let mut events = Some(Arc::new(records));
                 let last = workers.len().saturating_sub(1);
                 for (i, worker) in workers.iter().enumerate() {
                     // The last worker takes the caller's handle, so a lone worker holds the
@@ -276,7 +287,7 @@ impl Engines {
                     worker
                         .work
                         .send(Work::Batch {
-                            events: batch,
+                            records: batch,
                             first,
                             watermark,
                         })
