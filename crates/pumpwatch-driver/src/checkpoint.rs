@@ -15,7 +15,8 @@ pub struct Checkpoint {
     pub format: u32,
     /// Records taken from each source, in source order.
     pub records_taken: Vec<u64>,
-    /// Records handed to the engines (the position the next record will have).
+    /// Events stepped by the engines (the step number of the next; invalid records are not
+    /// stepped).
     pub records_stepped: u64,
     pub counts: RunCounts,
     /// Each engine's snapshot, in share order (one for an unsplit run).

@@ -255,7 +255,8 @@ impl Driver {
         })
     }
 
-    /// Sends a batch's events to the engines; the rest waits with it until it is collected.
+    /// Sends a batch's records to the engines, which step its events; the rest (its invalid
+    /// records, counts and positions) waits with it until it is collected.
     fn submit(&mut self, records: Vec<Record>) -> Result<(), DriverError> {
         let mut batch = InFlight {
             first_step: self.steps,

@@ -273,15 +273,15 @@ impl Engines {
                 Ok(())
             }
             Inner::Split { workers, in_flight } => {
-                let mut events = Some(Arc::new(records));
+                let mut records = Some(Arc::new(records));
                 let last = workers.len().saturating_sub(1);
                 for (i, worker) in workers.iter().enumerate() {
                     // The last worker takes the caller's handle, so a lone worker holds the
                     // only one and can take the events without copying them.
                     let batch = if i == last {
-                        events.take()
+                        records.take()
                     } else {
-                        events.as_ref().map(Arc::clone)
+                        records.as_ref().map(Arc::clone)
                     };
                     let Some(batch) = batch else { break };
                     worker
