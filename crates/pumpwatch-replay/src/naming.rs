@@ -105,10 +105,9 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
         let is_file = std::fs::metadata(&path)
             .map(|m| m.is_file())
             .unwrap_or(false);
-        let mixed_file = entry
-            .file_name()
-            .to_str()
-            .and_then(classify)
+        let name = entry.file_name();
+        let parts = name.to_str().and_then(classify);
+        let mixed_file = parts
             .filter(|(stem, ..)| *stem == MIXED_STEM && is_file)
             .map(|(_, format, compression)| (format, compression));
         if let Some((format, compression)) = mixed_file {
@@ -123,17 +122,11 @@ pub fn scan_directory(dir: &Path, ignore_misnamed: bool) -> Result<SourceInfo, R
             });
             continue;
         }
-        let classified = entry.file_name().to_str().and_then(classify).and_then(
-            |(stem, format, compression)| {
-                Some((EventType::from_file_stem(stem)?, format, compression))
-            },
-        );
+        let classified = parts.and_then(|(stem, format, compression)| {
+            Some((EventType::from_file_stem(stem)?, format, compression))
+        });
         let Some((event_type, format, compression)) = classified.filter(|_| is_file) else {
-            let looks_like = entry
-                .file_name()
-                .to_str()
-                .and_then(classify)
-                .and_then(|(stem, ..)| resembled(stem));
+            let looks_like = parts.and_then(|(stem, ..)| resembled(stem));
             if let Some((event_type, expected)) = looks_like.filter(|_| is_file && !ignore_misnamed)
             {
                 return Err(ReplayError::MisnamedTypeFile {

@@ -146,10 +146,8 @@ impl SymbolTape {
         }
     }
 
-    /// Adds a print to the window (the seconds that left it are already gone: [`forget`]).
-    ///
-    /// [`forget`]: SymbolTape::forget
-    /// `at` is the print's UTC second.
+    /// Adds a print to the window (the seconds that left it are already gone:
+    /// [`SymbolTape::forget`]). `at` is the print's UTC second.
     fn add(&mut self, seconds: &mut Seconds, symbol: u32, trade: &Trade, ts: Timestamp, at: i64) {
         let (sided, buy) = match trade.aggressor {
             Some(Side::Buy) => (trade.qty, trade.qty),
